@@ -1,0 +1,123 @@
+/**
+ * The engine: one function from a request to a reply, shared by every adapter. It resolves the
+ * target, refuses what must not be served, finds the resource in the store and hands the
+ * decision to the module for the method (read.ts for GET and HEAD).
+ */
+
+import { DEFAULT_RANGE_LIMITS, type RangeLimits } from '../core/byte-ranges.js'
+import { StoreUnavailableError, type ResourcePath, type Store } from '../store/store.js'
+import { replyWithFile } from './read.js'
+import { type Reply, textReply } from './reply.js'
+import { formatPath, parseTarget } from './target.js'
+
+/** What adapters pass in: the request line and header fields (names in lower case). */
+export interface EngineRequest {
+  readonly method: string
+  /** The request-target as received. */
+  readonly url: string
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+}
+
+export interface EngineOptions {
+  readonly store: Store
+  /** Cache-Control on file responses. Default `no-cache`: browsers revalidate every time. */
+  readonly cacheControl?: string
+  /** Serve names starting with `.` (other than `.well-known`). Default false: they are 404. */
+  readonly dotfiles?: boolean
+  /** The file served for a directory path ending in `/`. Default `index.html`. */
+  readonly index?: string
+  readonly rangeLimits?: RangeLimits
+}
+
+export type Engine = (request: EngineRequest) => Promise<Reply>
+
+export const DEFAULT_CACHE_CONTROL = 'no-cache'
+const READ_METHODS = 'GET, HEAD, OPTIONS'
+
+export function createEngine(options: EngineOptions): Engine {
+  const store = options.store
+  const index = options.index ?? 'index.html'
+  const dotfiles = options.dotfiles ?? false
+  const readOptions = {
+    cacheControl: options.cacheControl ?? DEFAULT_CACHE_CONTROL,
+    rangeLimits: options.rangeLimits ?? DEFAULT_RANGE_LIMITS,
+  }
+  const allow = READ_METHODS
+
+  return async function handle(request: EngineRequest): Promise<Reply> {
+    const target = parseTarget(request.url)
+    if (target.kind === 'invalid') return textReply(400, `Bad Request: ${target.reason}`)
+    const method = request.method
+    if (method === 'OPTIONS') return optionsReply(allow)
+    if (target.kind === 'asterisk') return textReply(400, 'Bad Request: * is only for OPTIONS')
+    if (method !== 'GET' && method !== 'HEAD') {
+      return textReply(405, 'Method Not Allowed', { Allow: allow })
+    }
+    if (!dotfiles && isHidden(target.segments)) return notFound()
+
+    try {
+      let lookup = await store.open(target.segments)
+      if (lookup.kind === 'directory') {
+        if (!target.trailingSlash) return redirectToDirectory(target.segments, target.query)
+        lookup = await store.open([...target.segments, index])
+        if (lookup.kind === 'directory') return notFound()
+      }
+      if (lookup.kind === 'missing') return notFound()
+      if (lookup.kind === 'forbidden') {
+        const reply = notFound()
+        reply.notes.reason = `Not Found (${lookup.reason})`
+        return reply
+      }
+      if (target.trailingSlash) {
+        lookup.file.close()
+        return notFound()
+      }
+      return replyWithFile(request, lookup.file, readOptions, Date.now())
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        return textReply(503, `Service Unavailable: ${error.message}`, {
+          'Retry-After': String(error.retryAfterSeconds),
+        })
+      }
+      throw error
+    }
+  }
+}
+
+/**
+ * Names starting with `.` are hidden (dotfiles, and the temporary files of writes); the one
+ * exception is a top-level `.well-known` (RFC 8615), which exists to be served.
+ */
+function isHidden(segments: ResourcePath): boolean {
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!
+    if (segment.charCodeAt(0) === 0x2e && !(i === 0 && segment === '.well-known')) return true
+  }
+  return false
+}
+
+function notFound(): Reply {
+  return textReply(404, 'Not Found')
+}
+
+function optionsReply(allow: string): Reply {
+  return { status: 204, headers: { Allow: allow }, body: { kind: 'none' }, notes: {} }
+}
+
+/**
+ * A directory asked for without its trailing slash: 301 to the same path with the slash. The
+ * Location is rebuilt from the decoded segments, so it is always a path on this host (never
+ * `//host`), percent-encoded, and keeps the query.
+ */
+function redirectToDirectory(segments: ResourcePath, query: string): Reply {
+  const location = formatPath(segments, true) + encodeQuery(query)
+  return textReply(301, 'Moved Permanently', { Location: location })
+}
+
+/** Keeps a query as sent, percent-encoding anything that is not printable ASCII. */
+function encodeQuery(query: string): string {
+  return query.replace(
+    /[^\x21-\x7e]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  )
+}

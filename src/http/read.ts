@@ -1,0 +1,172 @@
+/**
+ * GET and HEAD on an opened file: preconditions (RFC 9110 section 13.2.2), then ranges
+ * (section 14), then the whole representation. HEAD is decided exactly like GET, except that
+ * Range applies to GET only (section 14.2); the writer leaves the body out.
+ */
+
+import { randomBytes } from 'node:crypto'
+import {
+  formatContentRange,
+  formatUnsatisfiedRange,
+  parseRange,
+  type RangeLimits,
+  rangeLength,
+  resolveRanges,
+} from '../core/byte-ranges.js'
+import { formatHttpDate } from '../core/http-date.js'
+import { planMultipart } from '../core/multipart.js'
+import {
+  type CurrentValidators,
+  checkIfRange,
+  evaluatePreconditions,
+} from '../core/preconditions.js'
+import type { OpenedFile } from '../store/store.js'
+import { type Reply, type ReplyHeaders, textReply } from './reply.js'
+
+export interface ReadOptions {
+  readonly cacheControl: string
+  readonly rangeLimits: RangeLimits
+}
+
+export interface ReadRequest {
+  readonly method: string
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+}
+
+/** Decides the response to GET or HEAD for `file`. Closes the file unless the reply reads it. */
+export function replyWithFile(
+  request: ReadRequest,
+  file: OpenedFile,
+  options: ReadOptions,
+  now: number,
+): Reply {
+  const headers = request.headers
+  // Section 8.8.2.1: a Last-Modified in the future is replaced by the time of the response.
+  const lastModified = Math.min(file.lastModified, now)
+  const current: CurrentValidators = { etag: file.etag, lastModified }
+  const validatorFields: ReplyHeaders = {
+    ETag: file.etagField,
+    'Last-Modified': formatHttpDate(lastModified),
+    'Cache-Control': options.cacheControl,
+  }
+
+  const verdict = evaluatePreconditions(
+    request.method,
+    {
+      ifMatch: field(headers['if-match']),
+      ifNoneMatch: field(headers['if-none-match']),
+      ifModifiedSince: field(headers['if-modified-since']),
+      ifUnmodifiedSince: field(headers['if-unmodified-since']),
+    },
+    current,
+  )
+  if (verdict.outcome === 'not-modified') {
+    file.close()
+    // Section 15.4.5: a 304 carries the validator and cache fields a 200 would, and no body.
+    return {
+      status: 304,
+      headers: validatorFields,
+      body: { kind: 'none' },
+      notes: { precondition: `${verdict.field}: 304` },
+    }
+  }
+  if (verdict.outcome === 'failed') {
+    file.close()
+    const reply = textReply(412, `Precondition Failed: ${verdict.field} does not hold`)
+    reply.notes.precondition = `${verdict.field}: 412`
+    return reply
+  }
+  const notes = verdict.checked.length > 0 ? { precondition: `${verdict.checked.join(', ')}: held` } : {}
+  const representation: ReplyHeaders = {
+    'Content-Type': file.contentType,
+    ...validatorFields,
+    'Accept-Ranges': 'bytes',
+  }
+
+  const range = request.method === 'GET' ? field(headers.range) : undefined
+  if (range !== undefined) {
+    const ranged = replyWithRanges(range, field(headers['if-range']), file, current, representation, options, now)
+    if (ranged.status !== 200) {
+      ranged.notes = { ...notes, ...ranged.notes }
+      return ranged
+    }
+    Object.assign(notes, ranged.notes)
+  }
+  representation['Content-Length'] = file.size
+  return {
+    status: 200,
+    headers: representation,
+    body: file.size === 0 ? closeAndNone(file) : { kind: 'file', file, start: 0, end: file.size - 1 },
+    notes,
+  }
+}
+
+/**
+ * Applies Range (section 14.2) and If-Range (section 13.1.5). A reply with status 200 means
+ * "serve the whole representation" and carries only notes.
+ */
+function replyWithRanges(
+  range: string,
+  ifRange: string | undefined,
+  file: OpenedFile,
+  current: CurrentValidators,
+  representation: ReplyHeaders,
+  options: ReadOptions,
+  now: number,
+): Reply {
+  const whole = (why: string): Reply => ({
+    status: 200,
+    headers: {},
+    body: { kind: 'none' },
+    notes: { range: `ignored: ${why}` },
+  })
+  if (ifRange !== undefined && !checkIfRange(ifRange, current, now)) {
+    return whole('If-Range does not match')
+  }
+  const specs = parseRange(range)
+  if (specs === undefined) return whole('not a valid bytes range')
+  const decision = resolveRanges(specs, file.size, options.rangeLimits)
+  if (decision.kind === 'ignore') return whole(decision.reason)
+  if (decision.kind === 'unsatisfiable') {
+    file.close()
+    const reply = textReply(416, 'Range Not Satisfiable: no range overlaps the representation', {
+      'Content-Range': formatUnsatisfiedRange(file.size),
+      'Accept-Ranges': 'bytes',
+    })
+    reply.notes.range = 'unsatisfiable'
+    return reply
+  }
+  const ranges = decision.ranges
+  if (ranges.length === 1) {
+    const only = ranges[0]!
+    return {
+      status: 206,
+      headers: {
+        ...representation,
+        'Content-Range': formatContentRange(only, file.size),
+        'Content-Length': rangeLength(only),
+      },
+      body: { kind: 'file', file, start: only.start, end: only.end },
+      notes: { range: formatContentRange(only, file.size) },
+    }
+  }
+  const plan = planMultipart(ranges, file.size, file.contentType, randomBytes(15).toString('base64url'))
+  // Never answer with more bytes than the whole representation (section 14.2 allows ignoring
+  // Range; this is what keeps many small or overlapping ranges from amplifying).
+  if (plan.length > file.size) return whole('multipart would be larger than the representation')
+  return {
+    status: 206,
+    headers: { ...representation, 'Content-Type': plan.contentType, 'Content-Length': plan.length },
+    body: { kind: 'multipart', file, plan },
+    notes: { range: `${ranges.length} parts` },
+  }
+}
+
+function closeAndNone(file: OpenedFile): { kind: 'none' } {
+  file.close()
+  return { kind: 'none' }
+}
+
+function field(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value
+}

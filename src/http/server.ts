@@ -1,0 +1,116 @@
+/**
+ * The node:http layer: a request handler that runs the engine and writes its reply, with an
+ * access log line per request, and a server with graceful shutdown.
+ */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { type Logger, silentLogger } from '../log.js'
+import type { Engine } from './engine.js'
+import { writeReply } from './node-writer.js'
+import { type Reply, textReply } from './reply.js'
+
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+let requestCounter = 0
+
+/** A node:http request handler over an engine, logging one line per request. */
+export function createNodeHandler(engine: Engine, logger: Logger = silentLogger()): NodeHandler {
+  return (req, res) => {
+    const started = performance.now()
+    const id = (++requestCounter).toString(36)
+    const method = req.method ?? 'GET'
+    engine(req as { method: string; url: string; headers: IncomingMessage['headers'] }).then(
+      (reply) => {
+        writeReply(reply, method, res, (error) => logRequest(logger, id, req, reply, started, error))
+      },
+      (error: unknown) => {
+        logger.error({ id, err: error }, 'request failed')
+        if (res.headersSent) {
+          res.destroy()
+          return
+        }
+        const reply = textReply(500, 'Internal Server Error')
+        writeReply(reply, method, res, () => logRequest(logger, id, req, reply, started))
+      },
+    )
+  }
+}
+
+function logRequest(
+  logger: Logger,
+  id: string,
+  req: IncomingMessage,
+  reply: Reply,
+  started: number,
+  error?: Error,
+): void {
+  if (!logger.isLevelEnabled('info') && error === undefined) return
+  const length = reply.headers['Content-Length']
+  const entry = {
+    id,
+    method: req.method,
+    path: req.url,
+    status: reply.status,
+    bytes: req.method === 'HEAD' || typeof length !== 'number' ? 0 : length,
+    ms: Math.round((performance.now() - started) * 10) / 10,
+    ...reply.notes,
+  }
+  if (error !== undefined) {
+    logger.warn({ ...entry, error: error.message }, 'response cut off')
+  } else {
+    logger.info(entry, 'request')
+  }
+}
+
+export interface ServerLimits {
+  /** Time allowed to receive a request's header fields. */
+  readonly headersTimeoutMs?: number
+  /** Time allowed to receive a whole request, body included. */
+  readonly requestTimeoutMs?: number
+  /** How long an idle keep-alive connection is kept. */
+  readonly keepAliveTimeoutMs?: number
+}
+
+/** A node:http server with sluice's timeouts around a handler. */
+export function createHttpServer(handler: NodeHandler, limits: ServerLimits = {}): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs ?? 20_000,
+      requestTimeout: limits.requestTimeoutMs ?? 300_000,
+      keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
+    },
+    handler,
+  )
+  return server
+}
+
+/** Listens and resolves with the URL the server answers on. */
+export function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error)
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      const address = server.address() as AddressInfo
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
+      resolve(`http://${shownHost}:${address.port}`)
+    })
+  })
+}
+
+/**
+ * Stops accepting connections, lets in-flight responses finish for up to `deadlineMs`, then
+ * closes whatever is left. Resolves once the server is closed.
+ */
+export function shutdown(server: Server, deadlineMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), deadlineMs)
+    timer.unref()
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+}

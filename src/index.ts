@@ -1,0 +1,15 @@
+/**
+ * sluice as a library. The protocol core is exported as is; the engine, stores and adapters
+ * follow the same shapes the CLI uses.
+ */
+
+export * from './core/byte-ranges.js'
+export * from './core/entity-tag.js'
+export * from './core/http-date.js'
+export * from './core/multipart.js'
+export * from './core/preconditions.js'
+export { createEngine, type Engine, type EngineOptions, type EngineRequest } from './http/engine.js'
+export type { Reply, ReplyBody, ReplyHeaders, ReplyNotes } from './http/reply.js'
+export { createNodeHandler } from './http/server.js'
+export { FsStore, openFsStore } from './store/fs-store.js'
+export type { Lookup, OpenedFile, Representation, ResourcePath, Store } from './store/store.js'

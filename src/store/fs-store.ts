@@ -1,0 +1,176 @@
+/**
+ * The filesystem store: a directory tree served read-only (writes: see fs-writes.ts).
+ *
+ * A lookup resolves symbolic links and refuses any path whose real location is outside the
+ * root, opens the file, and takes its identity with fstat on that descriptor: everything the
+ * response says (size, entity-tag, Last-Modified) and every byte it sends then come from the
+ * same open file.
+ */
+
+import { close, fstat, open, realpath } from 'node:fs'
+import { join, sep } from 'node:path'
+import { promisify } from 'node:util'
+import { formatEntityTag } from '../core/entity-tag.js'
+import { ContentTagCache } from './content-tags.js'
+import { type FileIdentity, identityOf } from './file-identity.js'
+import { createRangeStream } from './file-stream.js'
+import { contentTypeFor } from './media-types.js'
+import {
+  type Lookup,
+  type OpenedFile,
+  type ResourcePath,
+  type Store,
+  StoreUnavailableError,
+} from './store.js'
+
+const openAsync = promisify(open)
+const fstatAsync = promisify(fstat)
+const realpathAsync = promisify(realpath)
+
+/** Attempts at hashing a file that keeps changing under us before answering 503. */
+const HASH_ATTEMPTS = 3
+
+export interface FsStoreOptions {
+  /** The directory to serve. Must exist; resolved to its real path once. */
+  readonly root: string
+}
+
+export class FsStore implements Store {
+  readonly root: string
+  readonly tags = new ContentTagCache()
+
+  /** `root` must already be a real path (see `openFsStore`). */
+  constructor(root: string) {
+    this.root = root
+  }
+
+  async open(path: ResourcePath): Promise<Lookup> {
+    const located = await this.#locate(path)
+    if (located.kind !== 'found') return located.lookup
+    for (let attempt = 0; attempt < HASH_ATTEMPTS; attempt++) {
+      const opened = await this.#openVersion(located.real, path)
+      if (opened !== undefined) return opened
+    }
+    throw new StoreUnavailableError('the file kept changing while its entity-tag was computed', 1)
+  }
+
+  /** The absolute filesystem path for a resource path (not checked for symbolic links). */
+  pathOf(path: ResourcePath): string {
+    return path.length === 0 ? this.root : join(this.root, ...path)
+  }
+
+  /** Resolves symbolic links and keeps the result inside the root. */
+  async #locate(
+    path: ResourcePath,
+  ): Promise<{ kind: 'found'; real: string } | { kind: 'other'; lookup: Lookup }> {
+    let real: string
+    try {
+      real = await realpathAsync(this.pathOf(path))
+    } catch (error) {
+      return { kind: 'other', lookup: lookupForError(error) }
+    }
+    if (real !== this.root && !real.startsWith(this.root + sep)) {
+      return { kind: 'other', lookup: { kind: 'forbidden', reason: 'resolves outside the root' } }
+    }
+    return { kind: 'found', real }
+  }
+
+  /** Opens one version of the file; undefined when it changed while being hashed. */
+  async #openVersion(real: string, path: ResourcePath): Promise<Lookup | undefined> {
+    let fd: number
+    try {
+      fd = await openAsync(real, 'r')
+    } catch (error) {
+      return lookupForError(error)
+    }
+    try {
+      const stats = await fstatAsync(fd, { bigint: true })
+      if (stats.isDirectory()) {
+        closeQuietly(fd)
+        return { kind: 'directory' }
+      }
+      if (!stats.isFile()) {
+        closeQuietly(fd)
+        return { kind: 'forbidden', reason: 'not a regular file' }
+      }
+      const identity = identityOf(stats)
+      const opaque = await this.tags.tagFor(fd, identity)
+      if (opaque === undefined) {
+        closeQuietly(fd)
+        return undefined
+      }
+      const name = path.length === 0 ? '' : path[path.length - 1]!
+      return { kind: 'file', file: openedFile(fd, identity, opaque, contentTypeFor(name)) }
+    } catch (error) {
+      closeQuietly(fd)
+      throw error
+    }
+  }
+}
+
+/** Resolves the root once, so every later containment check compares real paths. */
+export async function openFsStore(options: FsStoreOptions): Promise<FsStore> {
+  const root = await realpathAsync(options.root)
+  return new FsStore(root)
+}
+
+function openedFile(
+  fd: number,
+  identity: FileIdentity,
+  opaque: string,
+  contentType: string,
+): OpenedFile {
+  const etag = { weak: false, opaque }
+  // The descriptor is closed once the holder has called close() and every stream reading from
+  // it has closed, so a stream never reads from a descriptor number that was reused.
+  let streams = 0
+  let released = false
+  const closeWhenIdle = () => {
+    if (released && streams === 0) closeQuietly(fd)
+  }
+  return {
+    size: identity.size,
+    etag,
+    etagField: formatEntityTag(etag),
+    lastModified: Number(identity.mtimeNs / 1_000_000n),
+    contentType,
+    read(start, end) {
+      if (released) throw new Error('read() after close()')
+      streams++
+      const stream = createRangeStream(fd, start, end, identity)
+      stream.once('close', () => {
+        streams--
+        closeWhenIdle()
+      })
+      return stream
+    },
+    close() {
+      if (released) return
+      released = true
+      closeWhenIdle()
+    },
+  }
+}
+
+function lookupForError(error: unknown): Lookup {
+  const code = (error as NodeJS.ErrnoException).code
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+    case 'ENAMETOOLONG':
+    case 'ELOOP':
+      return { kind: 'missing' }
+    case 'EACCES':
+    case 'EPERM':
+      return { kind: 'forbidden', reason: 'permission denied' }
+    case 'EMFILE':
+    case 'ENFILE':
+      throw new StoreUnavailableError('out of file descriptors', 1)
+    default:
+      throw error
+  }
+}
+
+function closeQuietly(fd: number): void {
+  close(fd, () => {})
+}
