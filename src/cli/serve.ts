@@ -64,7 +64,8 @@ export async function parseServeArgs(args: string[]): Promise<ServeConfig | 'hel
   const rootStats = await stat(root).catch(() => undefined)
   if (rootStats === undefined) throw new UsageError(`root '${root}' does not exist`)
   if (!rootStats.isDirectory()) throw new UsageError(`root '${root}' is not a directory`)
-  if (values.host.trim() === '') throw new UsageError('--host expects an address, got an empty value')
+  if (values.host.trim() === '')
+    throw new UsageError('--host expects an address, got an empty value')
   return {
     root,
     host: values.host,
@@ -78,7 +79,8 @@ export async function parseServeArgs(args: string[]): Promise<ServeConfig | 'hel
         ? DEFAULT_RANGE_LIMITS.maxRanges
         : parseInteger('--max-ranges', values['max-ranges'], 1, 10_000),
     dotfiles: values.dotfiles,
-    shutdownTimeoutMs: parseInteger('--shutdown-timeout', values['shutdown-timeout'], 0, 3600) * 1000,
+    shutdownTimeoutMs:
+      parseInteger('--shutdown-timeout', values['shutdown-timeout'], 0, 3600) * 1000,
     logFormat:
       values['log-format'] === undefined
         ? process.stdout.isTTY

@@ -49,7 +49,11 @@ export function parseFieldValue(flag: string, value: string): string {
   return value.trim()
 }
 
-export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
+export function parseChoice<T extends string>(
+  flag: string,
+  value: string,
+  choices: readonly T[],
+): T {
   if (!(choices as readonly string[]).includes(value)) {
     throw new UsageError(`${flag} expects one of ${choices.join(', ')}, got '${value}'`)
   }

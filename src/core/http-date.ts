@@ -11,7 +11,15 @@
  */
 
 const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const
-const DAY_NAMES_LONG = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']
+const DAY_NAMES_LONG = [
+  'Monday',
+  'Tuesday',
+  'Wednesday',
+  'Thursday',
+  'Friday',
+  'Saturday',
+  'Sunday',
+]
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
 
 /** The latest instant an IMF-fixdate can express (its year has four digits). */
@@ -66,7 +74,13 @@ function parseRfc850(s: string, comma: number, now: number): number | undefined 
   const rest = s.slice(comma + 1)
   // rest: ` 06-Nov-94 08:49:37 GMT`
   if (rest.length !== 23) return undefined
-  if (rest[0] !== ' ' || rest[3] !== '-' || rest[7] !== '-' || rest[10] !== ' ' || rest[19] !== ' ') {
+  if (
+    rest[0] !== ' ' ||
+    rest[3] !== '-' ||
+    rest[7] !== '-' ||
+    rest[10] !== ' ' ||
+    rest[19] !== ' '
+  ) {
     return undefined
   }
   if (rest.slice(20) !== 'GMT') return undefined

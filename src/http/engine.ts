@@ -5,7 +5,7 @@
  */
 
 import { DEFAULT_RANGE_LIMITS, type RangeLimits } from '../core/byte-ranges.js'
-import { StoreUnavailableError, type ResourcePath, type Store } from '../store/store.js'
+import { type ResourcePath, type Store, StoreUnavailableError } from '../store/store.js'
 import { replyWithFile } from './read.js'
 import { type Reply, textReply } from './reply.js'
 import { formatPath, parseTarget } from './target.js'

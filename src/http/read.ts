@@ -76,7 +76,8 @@ export function replyWithFile(
     reply.notes.precondition = `${verdict.field}: 412`
     return reply
   }
-  const notes = verdict.checked.length > 0 ? { precondition: `${verdict.checked.join(', ')}: held` } : {}
+  const notes =
+    verdict.checked.length > 0 ? { precondition: `${verdict.checked.join(', ')}: held` } : {}
   const representation: ReplyHeaders = {
     'Content-Type': file.contentType,
     ...validatorFields,
@@ -85,7 +86,15 @@ export function replyWithFile(
 
   const range = request.method === 'GET' ? field(headers.range) : undefined
   if (range !== undefined) {
-    const ranged = replyWithRanges(range, field(headers['if-range']), file, current, representation, options, now)
+    const ranged = replyWithRanges(
+      range,
+      field(headers['if-range']),
+      file,
+      current,
+      representation,
+      options,
+      now,
+    )
     if (ranged.status !== 200) {
       ranged.notes = { ...notes, ...ranged.notes }
       return ranged
@@ -96,7 +105,8 @@ export function replyWithFile(
   return {
     status: 200,
     headers: representation,
-    body: file.size === 0 ? closeAndNone(file) : { kind: 'file', file, start: 0, end: file.size - 1 },
+    body:
+      file.size === 0 ? closeAndNone(file) : { kind: 'file', file, start: 0, end: file.size - 1 },
     notes,
   }
 }
@@ -150,7 +160,12 @@ function replyWithRanges(
       notes: { range: formatContentRange(only, file.size) },
     }
   }
-  const plan = planMultipart(ranges, file.size, file.contentType, randomBytes(15).toString('base64url'))
+  const plan = planMultipart(
+    ranges,
+    file.size,
+    file.contentType,
+    randomBytes(15).toString('base64url'),
+  )
   // Never answer with more bytes than the whole representation (section 14.2 allows ignoring
   // Range; this is what keeps many small or overlapping ranges from amplifying).
   if (plan.length > file.size) return whole('multipart would be larger than the representation')

@@ -14,7 +14,12 @@ export type ReplyBody =
   | { readonly kind: 'none' }
   | { readonly kind: 'bytes'; readonly bytes: Buffer }
   /** Bytes `start` to `end` (inclusive) of an opened file. */
-  | { readonly kind: 'file'; readonly file: OpenedFile; readonly start: number; readonly end: number }
+  | {
+      readonly kind: 'file'
+      readonly file: OpenedFile
+      readonly start: number
+      readonly end: number
+    }
   | { readonly kind: 'multipart'; readonly file: OpenedFile; readonly plan: MultipartPlan }
 
 /** What the request log records about how the request was decided. */

@@ -22,7 +22,9 @@ export function createNodeHandler(engine: Engine, logger: Logger = silentLogger(
     const method = req.method ?? 'GET'
     engine(req as { method: string; url: string; headers: IncomingMessage['headers'] }).then(
       (reply) => {
-        writeReply(reply, method, res, (error) => logRequest(logger, id, req, reply, started, error))
+        writeReply(reply, method, res, (error) =>
+          logRequest(logger, id, req, reply, started, error),
+        )
       },
       (error: unknown) => {
         logger.error({ id, err: error }, 'request failed')

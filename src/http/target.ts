@@ -65,7 +65,8 @@ function decodeSegment(raw: string): string | Target {
       return invalid('malformed percent-encoding in the path')
     }
   }
-  if (segment === '.' || segment === '..') return invalid('dot-segments are not allowed in the path')
+  if (segment === '.' || segment === '..')
+    return invalid('dot-segments are not allowed in the path')
   for (let i = 0; i < segment.length; i++) {
     const c = segment.charCodeAt(i)
     if (c === 0x2f || c === 0x5c) return invalid('encoded slash or backslash in the path')

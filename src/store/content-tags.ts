@@ -12,7 +12,13 @@
 import { createHash } from 'node:crypto'
 import { fstat, read } from 'node:fs'
 import { promisify } from 'node:util'
-import { type FileIdentity, identityOf, inodeKey, isSettled, sameIdentity } from './file-identity.js'
+import {
+  type FileIdentity,
+  identityOf,
+  inodeKey,
+  isSettled,
+  sameIdentity,
+} from './file-identity.js'
 
 const fstatAsync = promisify(fstat)
 const readAsync = promisify(read)
@@ -44,7 +50,7 @@ export class ContentTagCache {
   tagFor(fd: number, identity: FileIdentity): Promise<string | undefined> | string {
     const slot = inodeKey(identity)
     const entry = this.#entries.get(slot)
-    if (entry !== undefined && entry.settled && sameIdentity(entry.identity, identity)) {
+    if (entry?.settled && sameIdentity(entry.identity, identity)) {
       return entry.opaque
     }
     const versionKey = `${slot}:${identity.size}:${identity.mtimeNs}:${identity.ctimeNs}`

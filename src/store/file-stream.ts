@@ -82,8 +82,8 @@ class FileRangeStream extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.#busy === null) return callback(error)
-    this.#busy = () => callback(error)
+    if (this.#busy === null) callback(error)
+    else this.#busy = () => callback(error)
   }
 }
 

@@ -1,0 +1,159 @@
+/**
+ * Test support: a real sluice on a loopback port (in-process or as the CLI in a child process),
+ * temporary roots, and raw HTTP/1.1 exchanges for byte-exact assertions.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createEngine, type EngineOptions } from '../../src/http/engine.js'
+import { createHttpServer, createNodeHandler, listen, shutdown } from '../../src/http/server.js'
+import { openFsStore } from '../../src/store/fs-store.js'
+
+/** The project root (tests run from dist/test/..., sources live beside dist/). */
+export const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname
+export const CLI = join(PROJECT_ROOT, 'bin', 'sluice.js')
+
+export interface RunningServer {
+  readonly url: string
+  readonly port: number
+  close(): Promise<void>
+}
+
+/** A fresh empty directory under the OS temp dir, removed by `cleanup`. */
+export async function tempRoot(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-test-'))
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** Starts the engine over a filesystem root on 127.0.0.1 and a free port, in this process. */
+export async function startServer(
+  root: string,
+  options: Omit<EngineOptions, 'store'> = {},
+): Promise<RunningServer> {
+  const store = await openFsStore({ root })
+  const server = createHttpServer(createNodeHandler(createEngine({ ...options, store })))
+  const url = await listen(server, '127.0.0.1', 0)
+  return {
+    url,
+    port: Number(new URL(url).port),
+    close: () => shutdown(server, 1000),
+  }
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess
+  /** Resolves with the URL from the "serving ... at http://..." line. */
+  readonly url: Promise<string>
+  stdout(): string
+  stderr(): string
+  /** Resolves with the exit code (or the signal name). */
+  readonly exited: Promise<number | string>
+}
+
+/** Runs `node bin/sluice.js ...args` and collects its output. */
+export function runCli(args: string[], options: { cwd?: string } = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk
+  })
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk
+  })
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1))
+  })
+  const url = new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const match = /(http:\/\/\S+)/.exec(out)
+      if (match) resolve(match[1]!)
+    }
+    child.stdout!.on('data', check)
+    exited.then((code) => reject(new Error(`sluice exited (${code}) before listening: ${err}`)))
+  })
+  url.catch(() => {})
+  return { child, url, stdout: () => out, stderr: () => err, exited }
+}
+
+export interface RawResponse {
+  readonly status: number
+  readonly statusLine: string
+  /** Header names in lower case; repeated fields joined with ', '. */
+  readonly headers: Record<string, string>
+  /** The header block as received, one `Name: value` string per line. */
+  readonly rawHeaders: string[]
+  readonly body: Buffer
+}
+
+/**
+ * Sends `head` (request line and fields, without the final blank line) over a new connection
+ * with `Connection: close`, and parses the response exactly as received. `bodyExpected: false`
+ * is for HEAD, whose response has a Content-Length but no body.
+ */
+export function rawRequest(
+  port: number,
+  head: string,
+  options: { body?: Buffer | string; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error('raw request timed out'))
+    }, options.timeoutMs ?? 10_000)
+    socket.on('data', (chunk) => chunks.push(chunk))
+    socket.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    socket.on('close', () => {
+      clearTimeout(timer)
+      try {
+        resolve(parseRawResponse(Buffer.concat(chunks)))
+      } catch (error) {
+        reject(error)
+      }
+    })
+    const text = head.endsWith('\r\n') ? head : `${head}\r\n`
+    const withClose = /\r\nconnection:/i.test(text) ? text : `${text}Connection: close\r\n`
+    socket.write(`${withClose}\r\n`)
+    if (options.body !== undefined) socket.write(options.body)
+  })
+}
+
+/** Parses one HTTP/1.1 response whose body runs to the end of the connection. */
+export function parseRawResponse(data: Buffer): RawResponse {
+  const end = data.indexOf('\r\n\r\n')
+  if (end === -1) throw new Error(`incomplete response: ${JSON.stringify(data.toString('latin1'))}`)
+  const lines = data.subarray(0, end).toString('latin1').split('\r\n')
+  const statusLine = lines.shift()!
+  const headers: Record<string, string> = {}
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    const name = line.slice(0, colon).toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`
+  }
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    statusLine,
+    headers,
+    rawHeaders: lines,
+    body: data.subarray(end + 4),
+  }
+}
+
+/** Builds a GET request head for `path` with extra `Name: value` lines. */
+export function requestHead(method: string, path: string, fields: Record<string, string> = {}) {
+  let head = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n`
+  for (const [name, value] of Object.entries(fields)) head += `${name}: ${value}\r\n`
+  return head
+}
