@@ -57,6 +57,10 @@ export function createEngine(options: EngineOptions): Engine {
 
     try {
       let lookup = await store.open(target.segments)
+      if (lookup.kind === 'file' && target.trailingSlash) {
+        lookup.file.close()
+        return notFound()
+      }
       if (lookup.kind === 'directory') {
         if (!target.trailingSlash) return redirectToDirectory(target.segments, target.query)
         lookup = await store.open([...target.segments, index])
@@ -67,10 +71,6 @@ export function createEngine(options: EngineOptions): Engine {
         const reply = notFound()
         reply.notes.reason = `Not Found (${lookup.reason})`
         return reply
-      }
-      if (target.trailingSlash) {
-        lookup.file.close()
-        return notFound()
       }
       return replyWithFile(request, lookup.file, readOptions, Date.now())
     } catch (error) {

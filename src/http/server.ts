@@ -107,10 +107,13 @@ export function listen(server: Server, host: string, port: number): Promise<stri
  */
 export function shutdown(server: Server, deadlineMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), deadlineMs)
-    timer.unref()
+    const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs)
+    // A keep-alive connection whose response finishes during the drain becomes idle later:
+    // close idle connections until none is left, rather than waiting for keep-alive timeouts.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50)
     server.close(() => {
-      clearTimeout(timer)
+      clearTimeout(deadline)
+      clearInterval(sweep)
       resolve()
     })
     server.closeIdleConnections()

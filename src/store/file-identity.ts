@@ -12,6 +12,8 @@ export interface FileIdentity {
   readonly size: number
   readonly mtimeNs: bigint
   readonly ctimeNs: bigint
+  /** Hard links: a rename over the file or an unlink changes it (and the ctime with it). */
+  readonly nlink: number
 }
 
 export function identityOf(stats: BigIntStats): FileIdentity {
@@ -21,6 +23,7 @@ export function identityOf(stats: BigIntStats): FileIdentity {
     size: Number(stats.size),
     mtimeNs: stats.mtimeNs,
     ctimeNs: stats.ctimeNs,
+    nlink: Number(stats.nlink),
   }
 }
 
@@ -31,6 +34,23 @@ export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
     a.size === b.size &&
     a.mtimeNs === b.mtimeNs &&
     a.ctimeNs === b.ctimeNs
+  )
+}
+
+/**
+ * For an open file being streamed: are its bytes still the version `before` described? Size
+ * and mtime must be unchanged; a changed ctime is explained away only when the link count
+ * changed too, which is what a rename over the file or an unlink does to the inode a reader
+ * still holds open (its bytes stay as they were). A ctime change with the same link count is
+ * a write whose mtime was put back, or a metadata change: treated as a change.
+ */
+export function sameVersionWhileOpen(before: FileIdentity, now: FileIdentity): boolean {
+  return (
+    before.ino === now.ino &&
+    before.dev === now.dev &&
+    before.size === now.size &&
+    before.mtimeNs === now.mtimeNs &&
+    (before.ctimeNs === now.ctimeNs || before.nlink !== now.nlink)
   )
 }
 

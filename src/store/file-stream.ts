@@ -10,7 +10,7 @@
 
 import { fstat, read } from 'node:fs'
 import { Readable } from 'node:stream'
-import { type FileIdentity, identityOf, sameIdentity } from './file-identity.js'
+import { type FileIdentity, identityOf, sameVersionWhileOpen } from './file-identity.js'
 
 const CHUNK = 256 * 1024
 
@@ -65,7 +65,7 @@ class FileRangeStream extends Readable {
     fstat(this.#fd, { bigint: true }, (error, stats) => {
       if (this.#settle()) return
       if (error) return this.destroy(error)
-      if (!sameIdentity(identityOf(stats), this.#identity)) {
+      if (!sameVersionWhileOpen(this.#identity, identityOf(stats))) {
         return this.destroy(new FileChangedError('file changed while streaming'))
       }
       this.push(chunk)
