@@ -8,8 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { createEngine, type EngineOptions } from '../../src/http/engine.js'
 import { createHttpServer, createNodeHandler, listen, shutdown } from '../../src/http/server.js'
+import { createLogger } from '../../src/log.js'
 import { openFsStore } from '../../src/store/fs-store.js'
 
 /** The project root (tests run from dist/test/..., sources live beside dist/). */
@@ -19,6 +21,8 @@ export const CLI = join(PROJECT_ROOT, 'bin', 'sluice.js')
 export interface RunningServer {
   readonly url: string
   readonly port: number
+  /** The access log entries so far (one parsed JSON object per request). */
+  readonly log: Record<string, unknown>[]
   close(): Promise<void>
 }
 
@@ -34,11 +38,20 @@ export async function startServer(
   options: Omit<EngineOptions, 'store'> = {},
 ): Promise<RunningServer> {
   const store = await openFsStore({ root })
-  const server = createHttpServer(createNodeHandler(createEngine({ ...options, store })))
+  const log: Record<string, unknown>[] = []
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n')) if (line) log.push(JSON.parse(line))
+      callback()
+    },
+  })
+  const logger = createLogger({ format: 'json', destination })
+  const server = createHttpServer(createNodeHandler(createEngine({ ...options, store }), logger))
   const url = await listen(server, '127.0.0.1', 0)
   return {
     url,
     port: Number(new URL(url).port),
+    log,
     close: () => shutdown(server, 1000),
   }
 }

@@ -1,0 +1,103 @@
+/**
+ * Real download clients against a real sluice: curl resumes an interrupted download with
+ * `-C -`, and aria2c fetches a file in 8 parallel segments. Both copies must be byte-identical
+ * to the source. (CI installs curl and aria2 through .ci/run; a missing tool fails the test.)
+ */
+
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { promisify } from 'node:util'
+import { deterministicBytes } from '../support/fixtures.js'
+import { type RunningServer, startServer, tempRoot } from '../support/server.js'
+
+const run = promisify(execFile)
+const SIZE = 64 * 1024 * 1024
+
+let dir: string
+let cleanup: () => Promise<void>
+let server: RunningServer
+let sourceHash: string
+
+before(async () => {
+  ;({ dir, cleanup } = await tempRoot())
+  const source = deterministicBytes(SIZE, 42)
+  sourceHash = createHash('sha256').update(source).digest('hex')
+  await writeFile(join(dir, 'movie.bin'), source)
+  server = await startServer(dir)
+})
+
+after(async () => {
+  await server.close()
+  await cleanup()
+})
+
+async function sha256Of(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex')
+}
+
+test('curl -C - resumes an interrupted 64 MiB download, byte-identical', async () => {
+  const out = join(dir, 'curl-copy.bin')
+  const url = `${server.url}/movie.bin`
+  // First attempt: rate-limited and killed partway.
+  const first = spawn('curl', ['-s', '--limit-rate', '20M', '-o', out, url])
+  await new Promise((resolve) => setTimeout(resolve, 700))
+  first.kill('SIGKILL')
+  await new Promise((resolve) => first.on('exit', resolve))
+  const partial = (await stat(out)).size
+  assert.ok(partial > 0 && partial < SIZE, `partial download of ${partial} bytes`)
+  // Resume: curl sends Range: bytes=<partial>- and appends the 206 body.
+  const { stderr } = await run('curl', ['-sS', '-C', '-', '-o', out, '-w', '%{http_code}', url])
+  assert.equal(stderr, '')
+  assert.equal((await stat(out)).size, SIZE)
+  assert.equal(await sha256Of(out), sourceHash)
+})
+
+test('curl -C - reports the 206 it resumed with', async () => {
+  const out = join(dir, 'curl-half.bin')
+  await writeFile(out, deterministicBytes(SIZE, 42).subarray(0, SIZE / 2))
+  const { stdout } = await run('curl', [
+    '-s',
+    '-C',
+    '-',
+    '-o',
+    out,
+    '-w',
+    '%{http_code}',
+    `${server.url}/movie.bin`,
+  ])
+  assert.equal(stdout, '206')
+  assert.equal(await sha256Of(out), sourceHash)
+})
+
+test('aria2c -x 8 -s 8 fetches it in segments, byte-identical', async () => {
+  await run(
+    'aria2c',
+    [
+      '-x',
+      '8',
+      '-s',
+      '8',
+      '-k',
+      '1M',
+      '--file-allocation=none',
+      '--allow-overwrite=true',
+      '--auto-file-renaming=false',
+      '-q',
+      '-d',
+      dir,
+      '-o',
+      'aria-copy.bin',
+      `${server.url}/movie.bin`,
+    ],
+    { timeout: 60_000 },
+  )
+  assert.equal(await sha256Of(join(dir, 'aria-copy.bin')), sourceHash)
+  const segments = server.log.filter((e) => e.status === 206 && e.path === '/movie.bin')
+  assert.ok(segments.length >= 8, `aria2c made ${segments.length} range requests`)
+})
