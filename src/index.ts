@@ -3,6 +3,16 @@
  * follow the same shapes the CLI uses.
  */
 
+export { expressMiddleware, type Middleware } from './adapters/express.js'
+export { type FastifyPluginOptions, fastifyPlugin } from './adapters/fastify.js'
+export {
+  createFetchHandler,
+  type FetchHandler,
+  type FetchHandlerOptions,
+  toEngineRequest,
+  toResponse,
+} from './adapters/fetch.js'
+export { createHandler } from './adapters/node.js'
 export * from './core/byte-ranges.js'
 export * from './core/entity-tag.js'
 export * from './core/http-date.js'
@@ -11,5 +21,6 @@ export * from './core/preconditions.js'
 export { createEngine, type Engine, type EngineOptions, type EngineRequest } from './http/engine.js'
 export type { Reply, ReplyBody, ReplyHeaders, ReplyNotes } from './http/reply.js'
 export { createNodeHandler } from './http/server.js'
+export type { MiddlewareOptions, SluiceOptions } from './options.js'
 export { FsStore, openFsStore } from './store/fs-store.js'
 export type { Lookup, OpenedFile, Representation, ResourcePath, Store } from './store/store.js'

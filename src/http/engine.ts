@@ -16,6 +16,11 @@ export interface EngineRequest {
   /** The request-target as received. */
   readonly url: string
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  /**
+   * The path prefix an adapter stripped from `url` before calling the engine (an Express mount
+   * path, a Fastify prefix), so redirects can point back through it. Default ''.
+   */
+  readonly base?: string
 }
 
 export interface EngineOptions {
@@ -51,7 +56,9 @@ export function createEngine(options: EngineOptions): Engine {
     if (method === 'OPTIONS') return optionsReply(allow)
     if (target.kind === 'asterisk') return textReply(400, 'Bad Request: * is only for OPTIONS')
     if (method !== 'GET' && method !== 'HEAD') {
-      return textReply(405, 'Method Not Allowed', { Allow: allow })
+      const reply = textReply(405, 'Method Not Allowed', { Allow: allow })
+      reply.fallthrough = true
+      return reply
     }
     if (!dotfiles && isHidden(target.segments)) return notFound()
 
@@ -62,7 +69,9 @@ export function createEngine(options: EngineOptions): Engine {
         return notFound()
       }
       if (lookup.kind === 'directory') {
-        if (!target.trailingSlash) return redirectToDirectory(target.segments, target.query)
+        if (!target.trailingSlash) {
+          return redirectToDirectory(request.base ?? '', target.segments, target.query)
+        }
         lookup = await store.open([...target.segments, index])
         if (lookup.kind === 'directory') return notFound()
       }
@@ -97,7 +106,9 @@ function isHidden(segments: ResourcePath): boolean {
 }
 
 function notFound(): Reply {
-  return textReply(404, 'Not Found')
+  const reply = textReply(404, 'Not Found')
+  reply.fallthrough = true
+  return reply
 }
 
 function optionsReply(allow: string): Reply {
@@ -109,8 +120,8 @@ function optionsReply(allow: string): Reply {
  * Location is rebuilt from the decoded segments, so it is always a path on this host (never
  * `//host`), percent-encoded, and keeps the query.
  */
-function redirectToDirectory(segments: ResourcePath, query: string): Reply {
-  const location = formatPath(segments, true) + encodeQuery(query)
+function redirectToDirectory(base: string, segments: ResourcePath, query: string): Reply {
+  const location = base + formatPath(segments, true) + encodeQuery(query)
   return textReply(301, 'Moved Permanently', { Location: location })
 }
 

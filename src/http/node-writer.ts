@@ -5,9 +5,8 @@
  */
 
 import type { ServerResponse } from 'node:http'
-import { PassThrough, pipeline, type Readable } from 'node:stream'
-import type { MultipartPlan } from '../core/multipart.js'
-import type { OpenedFile } from '../store/store.js'
+import { pipeline } from 'node:stream'
+import { bodyStream } from './body-stream.js'
 import type { Reply } from './reply.js'
 
 /**
@@ -33,46 +32,8 @@ export function writeReply(
     done()
     return
   }
-  const file = body.file
-  const source =
-    body.kind === 'file' ? readRange(file, body.start, body.end) : multipartStream(file, body.plan)
-  pipeline(source, res, (error) => {
-    file.close()
+  pipeline(bodyStream(body), res, (error) => {
+    body.file.close()
     done(error ?? undefined)
   })
-}
-
-function readRange(file: OpenedFile, start: number, end: number): Readable {
-  if (file.bytes !== undefined) {
-    const stream = new PassThrough()
-    stream.end(file.bytes.subarray(start, end + 1))
-    return stream
-  }
-  return file.read(start, end)
-}
-
-/** The parts of a multipart/byteranges body, one after another, as one stream. */
-function multipartStream(file: OpenedFile, plan: MultipartPlan): Readable {
-  const out = new PassThrough({ highWaterMark: 256 * 1024 })
-  let index = 0
-  let current: Readable | undefined
-  const next = (): void => {
-    current = undefined
-    if (out.destroyed) return
-    const part = plan.parts[index++]
-    if (part === undefined) {
-      out.end(Buffer.from(plan.tail, 'latin1'))
-      return
-    }
-    out.write(Buffer.from(part.head, 'latin1'))
-    const source = readRange(file, part.range.start, part.range.end)
-    current = source
-    source.on('error', (error) => out.destroy(error))
-    source.on('end', next)
-    source.pipe(out, { end: false })
-  }
-  // A client that goes away stops the part being read, which releases the file.
-  out.once('close', () => current?.destroy())
-  next()
-  return out
 }

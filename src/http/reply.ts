@@ -40,6 +40,11 @@ export interface Reply {
   headers: ReplyHeaders
   body: ReplyBody
   notes: ReplyNotes
+  /**
+   * Set when no resource matched the request (404, or 405 for a method sluice does not
+   * handle): middleware adapters pass such requests on to the next handler instead.
+   */
+  fallthrough?: boolean
 }
 
 const TEXT = 'text/plain; charset=utf-8'

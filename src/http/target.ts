@@ -26,6 +26,11 @@ export type Target =
 export function parseTarget(url: string): Target {
   if (url === '*') return { kind: 'asterisk' }
   let path = url
+  // '' (or a bare query) is what an adapter passes for its mount point itself, `/static`
+  // rather than `/static/`: the root, without its trailing slash.
+  if (path === '' || path.startsWith('?')) {
+    return { kind: 'path', segments: [], trailingSlash: false, query: path }
+  }
   if (!path.startsWith('/')) {
     const absolute = stripAuthority(path)
     if (absolute === undefined) return invalid('the request-target is not an absolute path')

@@ -7,7 +7,7 @@
  * same open file.
  */
 
-import { close, fstat, open, realpath } from 'node:fs'
+import { close, fstat, open, realpath, realpathSync, statSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { promisify } from 'node:util'
 import { formatEntityTag } from '../core/entity-tag.js'
@@ -108,10 +108,19 @@ export class FsStore implements Store {
   }
 }
 
-/** Resolves the root once, so every later containment check compares real paths. */
+/**
+ * A store over the directory `root`. The root is resolved to its real path once, so every
+ * later containment check compares real paths. Throws when it is not a directory.
+ */
+export function createFsStore(root: string): FsStore {
+  const real = realpathSync(root)
+  if (!statSync(real).isDirectory()) throw new Error(`'${root}' is not a directory`)
+  return new FsStore(real)
+}
+
+/** The same as createFsStore, for callers that prefer a promise. */
 export async function openFsStore(options: FsStoreOptions): Promise<FsStore> {
-  const root = await realpathAsync(options.root)
-  return new FsStore(root)
+  return createFsStore(options.root)
 }
 
 function openedFile(

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createSite, expectedEtag, OLD_MTIME, type SiteFixture } from '../support/fixtures.js'
-import { type RunningServer, rawRequest, requestHead, startServer } from '../support/server.js'
+import {
+  ADAPTERS,
+  type RunningServer,
+  rawRequest,
+  requestHead,
+  startServer,
+} from '../support/server.js'
 
 let site: SiteFixture
 let server: RunningServer
@@ -13,12 +19,10 @@ let etag: string
 
 before(async () => {
   site = await createSite()
-  server = await startServer(site.root, { cacheControl: 'public, max-age=60' })
   etag = expectedEtag(site.sample)
 })
 
 after(async () => {
-  await server.close()
   await site.cleanup()
 })
 
@@ -151,55 +155,64 @@ const cases: Case[] = [
   },
 ]
 
-describe('preconditions on GET in RFC 9110 13.2.2 order', () => {
-  for (const { name, fields, status } of cases) {
-    test(`${name}: ${status}`, async () => {
-      const res = await get(fields())
-      assert.equal(res.status, status)
-      if (status === 200) assert.deepEqual(res.body, site.sample)
-      if (status !== 200) assert.notEqual(res.body.length, site.sample.length)
+for (const adapter of ADAPTERS) {
+  describe(`through the ${adapter} adapter`, () => {
+    before(async () => {
+      server = await startServer(site.root, { cacheControl: 'public, max-age=60' }, adapter)
     })
-  }
-})
+    after(() => server.close())
 
-describe('HEAD gives the status and fields GET gives, and no body', () => {
-  for (const { name, fields, status } of cases) {
-    test(`${name}: ${status}`, async () => {
-      const getRes = await get(fields())
-      const headRes = await get(fields(), 'HEAD')
-      assert.equal(headRes.status, getRes.status)
-      assert.equal(headRes.body.length, 0)
-      const strip = (lines: string[]) => lines.filter((line) => !/^date:/i.test(line))
-      assert.deepEqual(strip(headRes.rawHeaders), strip(getRes.rawHeaders))
+    describe('preconditions on GET in RFC 9110 13.2.2 order', () => {
+      for (const { name, fields, status } of cases) {
+        test(`${name}: ${status}`, async () => {
+          const res = await get(fields())
+          assert.equal(res.status, status)
+          if (status === 200) assert.deepEqual(res.body, site.sample)
+          if (status !== 200) assert.notEqual(res.body.length, site.sample.length)
+        })
+      }
     })
-  }
-})
 
-describe('304 Not Modified (RFC 9110 15.4.5)', () => {
-  test('carries ETag, Last-Modified, Cache-Control and Date, and no body', async () => {
-    const res = await get({ 'If-None-Match': etag })
-    assert.equal(res.status, 304)
-    assert.equal(res.headers.etag, etag)
-    assert.equal(res.headers['last-modified'], imf(LM))
-    assert.equal(res.headers['cache-control'], 'public, max-age=60')
-    assert.ok(res.headers.date)
-    assert.equal(res.headers['content-length'], undefined)
-    assert.equal(res.body.length, 0)
-  })
-})
+    describe('HEAD gives the status and fields GET gives, and no body', () => {
+      for (const { name, fields, status } of cases) {
+        test(`${name}: ${status}`, async () => {
+          const getRes = await get(fields())
+          const headRes = await get(fields(), 'HEAD')
+          assert.equal(headRes.status, getRes.status)
+          assert.equal(headRes.body.length, 0)
+          const strip = (lines: string[]) => lines.filter((line) => !/^date:/i.test(line))
+          assert.deepEqual(strip(headRes.rawHeaders), strip(getRes.rawHeaders))
+        })
+      }
+    })
 
-describe('412 Precondition Failed', () => {
-  test('has a short plain-text reason naming the field', async () => {
-    const res = await get({ 'If-Match': '"other"' })
-    assert.equal(res.status, 412)
-    assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8')
-    assert.match(res.body.toString(), /If-Match/)
-  })
-})
+    describe('304 Not Modified (RFC 9110 15.4.5)', () => {
+      test('carries ETag, Last-Modified, Cache-Control and Date, and no body', async () => {
+        const res = await get({ 'If-None-Match': etag })
+        assert.equal(res.status, 304)
+        assert.equal(res.headers.etag, etag)
+        assert.equal(res.headers['last-modified'], imf(LM))
+        assert.equal(res.headers['cache-control'], 'public, max-age=60')
+        assert.ok(res.headers.date)
+        assert.equal(res.headers['content-length'], undefined)
+        assert.equal(res.body.length, 0)
+      })
+    })
 
-describe('preconditions are ignored when the response would not be 2xx (RFC 9110 13.2.1)', () => {
-  test('If-Match on a missing file gives 404, not 412', async () => {
-    const res = await get({ 'If-Match': '"x"' }, 'GET', '/missing.txt')
-    assert.equal(res.status, 404)
+    describe('412 Precondition Failed', () => {
+      test('has a short plain-text reason naming the field', async () => {
+        const res = await get({ 'If-Match': '"other"' })
+        assert.equal(res.status, 412)
+        assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8')
+        assert.match(res.body.toString(), /If-Match/)
+      })
+    })
+
+    describe('preconditions are ignored when the response would not be 2xx (RFC 9110 13.2.1)', () => {
+      test('If-Match on a missing file gives 404, not 412', async () => {
+        const res = await get({ 'If-Match': '"x"' }, 'GET', '/missing.txt')
+        assert.equal(res.status, 404)
+      })
+    })
   })
-})
+}

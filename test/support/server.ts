@@ -5,14 +5,27 @@
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { createEngine, type EngineOptions } from '../../src/http/engine.js'
-import { createHttpServer, createNodeHandler, listen, shutdown } from '../../src/http/server.js'
+import { getRequestListener } from '@hono/node-server'
+import express from 'express'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
+import { expressMiddleware } from '../../src/adapters/express.js'
+import { fastifyPlugin } from '../../src/adapters/fastify.js'
+import { createFetchHandler } from '../../src/adapters/fetch.js'
+import {
+  createHttpServer,
+  createNodeHandler,
+  listen,
+  type NodeHandler,
+  shutdown,
+} from '../../src/http/server.js'
 import { createLogger } from '../../src/log.js'
-import { openFsStore } from '../../src/store/fs-store.js'
+import { buildEngine, type SluiceOptions } from '../../src/options.js'
 
 /** The project root (tests run from dist/test/..., sources live beside dist/). */
 export const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname
@@ -32,21 +45,64 @@ export async function tempRoot(): Promise<{ dir: string; cleanup: () => Promise<
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
 }
 
-/** Starts the engine over a filesystem root on 127.0.0.1 and a free port, in this process. */
+/** The adapters every behaviour suite runs against (docs/API.md). */
+export const ADAPTERS = ['node', 'express', 'fastify', 'fetch'] as const
+export type Adapter = (typeof ADAPTERS)[number]
+
+/**
+ * Starts sluice over a filesystem root on 127.0.0.1 and a free port, in this process, through
+ * one adapter: node:http, Express middleware, the Fastify plugin, or the Fetch API handler
+ * inside a Hono app. The middleware adapters answer unmatched requests themselves
+ * (`fallthrough: false`) so that every adapter must behave identically.
+ */
 export async function startServer(
   root: string,
-  options: Omit<EngineOptions, 'store'> = {},
+  options: Omit<SluiceOptions, 'root' | 'store'> = {},
+  adapter: Adapter = 'node',
 ): Promise<RunningServer> {
-  const store = await openFsStore({ root })
   const log: Record<string, unknown>[] = []
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      for (const line of String(chunk).split('\n')) if (line) log.push(JSON.parse(line))
-      callback()
-    },
-  })
-  const logger = createLogger({ format: 'json', destination })
-  const server = createHttpServer(createNodeHandler(createEngine({ ...options, store }), logger))
+  const sluiceOptions = { ...options, root }
+  let server: Server
+  switch (adapter) {
+    case 'node': {
+      const destination = new Writable({
+        write(chunk, _encoding, callback) {
+          for (const line of String(chunk).split('\n')) if (line) log.push(JSON.parse(line))
+          callback()
+        },
+      })
+      const logger = createLogger({ format: 'json', destination })
+      server = createHttpServer(createNodeHandler(buildEngine(sluiceOptions), logger))
+      break
+    }
+    case 'express': {
+      const app = express()
+      app.disable('x-powered-by')
+      app.use(expressMiddleware({ ...sluiceOptions, fallthrough: false }))
+      server = createHttpServer(app)
+      break
+    }
+    case 'fastify': {
+      let fastifyServer: Server | undefined
+      const app = Fastify({
+        serverFactory: (handler) => {
+          fastifyServer = createHttpServer(handler)
+          return fastifyServer
+        },
+      })
+      await app.register(fastifyPlugin, { ...sluiceOptions, fallthrough: false })
+      await app.ready()
+      server = fastifyServer!
+      break
+    }
+    case 'fetch': {
+      const handler = createFetchHandler(sluiceOptions)
+      const app = new Hono()
+      app.all('*', (c) => handler(c.req.raw))
+      server = createHttpServer(getRequestListener(app.fetch) as unknown as NodeHandler)
+      break
+    }
+  }
   const url = await listen(server, '127.0.0.1', 0)
   return {
     url,

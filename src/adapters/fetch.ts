@@ -1,0 +1,79 @@
+/**
+ * The Fetch API: a `(Request) => Promise<Response>` handler for Hono and any runtime built on
+ * web-standard Request and Response.
+ *
+ * @example
+ * import { Hono } from 'hono'
+ * import { createFetchHandler } from 'sluice'
+ * const files = createFetchHandler({ root: './public' })
+ * const app = new Hono()
+ * app.get('/*', (c) => files(c.req.raw))
+ */
+
+import { Readable } from 'node:stream'
+import { bodyStream } from '../http/body-stream.js'
+import type { EngineRequest } from '../http/engine.js'
+import type { Reply } from '../http/reply.js'
+import { buildEngine, type SluiceOptions } from '../options.js'
+
+export type FetchHandler = (request: Request) => Promise<Response>
+
+export type FetchHandlerOptions = SluiceOptions & {
+  /**
+   * The path the files are mounted under, e.g. `/static` when a router sends `/static/*` here:
+   * it is stripped before the file is looked up and kept in redirects. Default: none.
+   */
+  readonly prefix?: string
+}
+
+export function createFetchHandler(options: FetchHandlerOptions): FetchHandler {
+  const { prefix = '', ...rest } = options ?? {}
+  if (typeof prefix !== 'string' || (prefix !== '' && !/^\/[^?#]*[^/?#]$/.test(prefix))) {
+    throw new TypeError(
+      `sluice: option 'prefix' must be a path like '/static' (leading slash, no trailing slash), got ${JSON.stringify(prefix)}`,
+    )
+  }
+  const engine = buildEngine(rest)
+  return async (request) => {
+    const engineRequest = toEngineRequest(request, prefix)
+    if (engineRequest === undefined) return new Response('Not Found\n', { status: 404 })
+    return toResponse(await engine(engineRequest), request.method)
+  }
+}
+
+/**
+ * A web Request as the engine reads it: path and query below `prefix`, lower-case header
+ * names. Undefined when the path is not below `prefix`.
+ */
+export function toEngineRequest(request: Request, prefix = ''): EngineRequest | undefined {
+  const url = new URL(request.url)
+  let path = url.pathname
+  if (prefix !== '') {
+    if (path !== prefix && !path.startsWith(`${prefix}/`)) return undefined
+    path = path.slice(prefix.length)
+  }
+  const headers: Record<string, string> = {}
+  request.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  return { method: request.method, url: path + url.search, headers, base: prefix }
+}
+
+/** A reply as a web Response; a file body streams, and the file closes when the stream does. */
+export function toResponse(reply: Reply, method: string): Response {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(reply.headers)) {
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+    else headers.set(name, String(value))
+  }
+  const body = reply.body
+  if (body.kind === 'none' || method === 'HEAD') {
+    if (body.kind === 'file' || body.kind === 'multipart') body.file.close()
+    return new Response(null, { status: reply.status, headers })
+  }
+  if (body.kind === 'bytes') return new Response(body.bytes, { status: reply.status, headers })
+  const stream = bodyStream(body)
+  stream.once('close', () => body.file.close())
+  const web = Readable.toWeb(stream) as ReadableStream<Uint8Array>
+  return new Response(web, { status: reply.status, headers })
+}
