@@ -12,7 +12,7 @@ export {
   toEngineRequest,
   toResponse,
 } from './adapters/fetch.js'
-export { createHandler } from './adapters/node.js'
+export { createHandler, sendRepresentation } from './adapters/node.js'
 export * from './core/byte-ranges.js'
 export * from './core/entity-tag.js'
 export * from './core/http-date.js'
@@ -20,6 +20,11 @@ export * from './core/multipart.js'
 export * from './core/preconditions.js'
 export { createEngine, type Engine, type EngineOptions, type EngineRequest } from './http/engine.js'
 export type { Reply, ReplyBody, ReplyHeaders, ReplyNotes } from './http/reply.js'
+export {
+  type DynamicRepresentation,
+  type RangeSource,
+  replyWithRepresentation,
+} from './http/representation.js'
 export { createNodeHandler } from './http/server.js'
 export type { MiddlewareOptions, SluiceOptions } from './options.js'
 export { FsStore, openFsStore } from './store/fs-store.js'

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream'
 import { bodyStream } from '../http/body-stream.js'
 import type { EngineRequest } from '../http/engine.js'
 import type { Reply } from '../http/reply.js'
+import { type DynamicRepresentation, replyWithRepresentation } from '../http/representation.js'
 import { buildEngine, type SluiceOptions } from '../options.js'
 
 export type FetchHandler = (request: Request) => Promise<Response>
@@ -57,6 +58,20 @@ export function toEngineRequest(request: Request, prefix = ''): EngineRequest | 
     headers[name] = value
   })
   return { method: request.method, url: path + url.search, headers, base: prefix }
+}
+
+/**
+ * Answers a web Request with an application's representation, honouring its conditional and
+ * range fields exactly as for files.
+ * @example
+ * app.get('/report', (c) => representationResponse(c.req.raw, { body: csv, etag: `"${version}"` }))
+ */
+export function representationResponse(
+  request: Request,
+  representation: DynamicRepresentation,
+): Response {
+  const { method, headers } = toEngineRequest(request)!
+  return toResponse(replyWithRepresentation({ method, headers }, representation), method)
 }
 
 /** A reply as a web Response; a file body streams, and the file closes when the stream does. */

@@ -42,13 +42,12 @@ export function replyWithFile(
 ): Reply {
   const headers = request.headers
   // Section 8.8.2.1: a Last-Modified in the future is replaced by the time of the response.
-  const lastModified = Math.min(file.lastModified, now)
+  const lastModified =
+    file.lastModified === undefined ? undefined : Math.min(file.lastModified, now)
   const current: CurrentValidators = { etag: file.etag, lastModified }
-  const validatorFields: ReplyHeaders = {
-    ETag: file.etagField,
-    'Last-Modified': formatHttpDate(lastModified),
-    'Cache-Control': options.cacheControl,
-  }
+  const validatorFields: ReplyHeaders = { ETag: file.etagField }
+  if (lastModified !== undefined) validatorFields['Last-Modified'] = formatHttpDate(lastModified)
+  validatorFields['Cache-Control'] = options.cacheControl
 
   const verdict = evaluatePreconditions(
     request.method,

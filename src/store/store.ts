@@ -23,8 +23,8 @@ export interface Representation {
   readonly etag: EntityTag
   /** The formatted entity-tag, as sent in the ETag field. */
   readonly etagField: string
-  /** Last modification time in milliseconds since the epoch. */
-  readonly lastModified: number
+  /** Last modification time in milliseconds since the epoch, when there is one. */
+  readonly lastModified?: number | undefined
   /** The media type, with a charset for text. */
   readonly contentType: string
 }
