@@ -90,6 +90,7 @@ function storeFor(root: unknown): Store {
   } catch (error) {
     throw new TypeError(
       `sluice: option 'root' must be an existing directory: ${(error as Error).message}`,
+      { cause: error },
     )
   }
 }

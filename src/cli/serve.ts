@@ -106,7 +106,7 @@ export async function serve(config: ServeConfig): Promise<number> {
   try {
     url = await listen(server, config.host, config.port)
   } catch (error) {
-    throw new Error(describeListenError(error, config.host, config.port))
+    throw new Error(describeListenError(error, config.host, config.port), { cause: error })
   }
   process.stdout.write(`sluice serving ${config.root} at ${url}\n`)
 

@@ -30,10 +30,7 @@ export interface ConditionalFields {
 }
 
 export type PreconditionField =
-  | 'If-Match'
-  | 'If-Unmodified-Since'
-  | 'If-None-Match'
-  | 'If-Modified-Since'
+  'If-Match' | 'If-Unmodified-Since' | 'If-None-Match' | 'If-Modified-Since'
 
 export type PreconditionResult =
   /** Apply the method. `checked` lists the fields that were evaluated (and held). */
