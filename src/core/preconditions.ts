@@ -159,12 +159,13 @@ export function checkIfUnmodifiedSince(
  * else, including a malformed value, means "send the whole representation".
  */
 export function checkIfRange(value: string, current: CurrentValidators, now: number): boolean {
-  const text = value.trim()
-  if (text.startsWith('"') || text.startsWith('W/')) {
-    const tag = parseEntityTag(text)
+  let at = 0
+  while (value[at] === ' ' || value[at] === '\t') at++
+  if (value[at] === '"' || value.startsWith('W/', at)) {
+    const tag = parseEntityTag(value)
     return tag !== undefined && current.etag !== undefined && strongMatch(tag, current.etag)
   }
-  const date = parseHttpDate(text)
+  const date = parseHttpDate(value, now)
   const modified = wholeSeconds(current.lastModified)
   if (date === undefined || modified === undefined || date !== modified) return false
   return isLastModifiedStrong(current.lastModified!, now)
