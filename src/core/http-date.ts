@@ -30,6 +30,7 @@ const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59)
  * @example formatHttpDate(784111777000) // 'Sun, 06 Nov 1994 08:49:37 GMT'
  */
 export function formatHttpDate(ms: number): string {
+  if (Number.isNaN(ms)) throw new RangeError('formatHttpDate: the time is NaN')
   // Clamped to 1970..9999, where V8's toUTCString is exactly the IMF-fixdate form.
   const clamped = Math.min(Math.max(ms, 0), MAX_TIME)
   return new Date(clamped - (clamped % 1000)).toUTCString()
@@ -65,7 +66,7 @@ function parseImfFixdate(s: string): number | undefined {
   const day = digits(s, 5, 2)
   const month = MONTHS.indexOf(s.slice(8, 11))
   const year = digits(s, 12, 4)
-  return build(year, month, day, s, 17)
+  return build(year, month, day, timeOfDay(s, 17))
 }
 
 /** `Sunday, 06-Nov-94 08:49:37 GMT` */
@@ -87,8 +88,12 @@ function parseRfc850(s: string, comma: number, now: number): number | undefined 
   const day = digits(rest, 1, 2)
   const month = MONTHS.indexOf(rest.slice(4, 7))
   const twoDigitYear = digits(rest, 8, 2)
-  if (twoDigitYear === undefined) return undefined
-  return build(resolveTwoDigitYear(twoDigitYear, now), month, day, rest, 11)
+  const time = timeOfDay(rest, 11)
+  if (twoDigitYear === undefined || day === undefined || month < 0 || time === undefined) {
+    return undefined
+  }
+  const year = resolveTwoDigitYear(twoDigitYear, [month, day, ...time], now)
+  return build(year, month, day, time)
 }
 
 /** `Sun Nov  6 08:49:37 1994` (the day is space-padded) */
@@ -98,42 +103,73 @@ function parseAsctime(s: string): number | undefined {
   const month = MONTHS.indexOf(s.slice(4, 7))
   const day = s[8] === ' ' ? digits(s, 9, 1) : digits(s, 8, 2)
   const year = digits(s, 20, 4)
-  return build(year, month, day, s, 11)
+  return build(year, month, day, timeOfDay(s, 11))
 }
 
 /**
- * Section 5.6.7: a two-digit year that appears to be more than 50 years in the future is the
- * most recent past year with the same last two digits.
+ * Section 5.6.7: "Recipients of a timestamp value in rfc850-date format, which uses a two-digit
+ * year, MUST interpret a timestamp that appears to be more than 50 years in the future as
+ * representing the most recent year in the past that had the same last two digits."
+ *
+ * The timestamp is first read in the nearest year, not before the current one, that ends in
+ * those digits; if that instant is more than 50 years after `now` it moves back a century. So
+ * every rfc850-date lands in the 100 years that end exactly 50 years from now, whatever the
+ * current century's last two digits are. `rest` is month, day, hour, minute, second, compared
+ * as a tuple so that no invalid date (29 Feb of a century year) is ever built.
  */
-function resolveTwoDigitYear(twoDigits: number, now: number): number {
-  const currentYear = new Date(now).getUTCFullYear()
+function resolveTwoDigitYear(twoDigits: number, rest: readonly number[], now: number): number {
+  const clock = new Date(now)
+  const currentYear = clock.getUTCFullYear()
   let year = currentYear - (currentYear % 100) + twoDigits
-  if (year > currentYear + 50) year -= 100
+  if (year < currentYear) year += 100
+  const limit = [
+    currentYear + 50,
+    clock.getUTCMonth(),
+    clock.getUTCDate(),
+    clock.getUTCHours(),
+    clock.getUTCMinutes(),
+    clock.getUTCSeconds(),
+  ]
+  const candidate = [year, ...rest]
+  for (let i = 0; i < limit.length; i++) {
+    if (candidate[i]! !== limit[i]!) return candidate[i]! > limit[i]! ? year - 100 : year
+  }
   return year
 }
 
-/** Validates the calendar fields and the `HH:MM:SS` at `timeAt`, then builds the instant. */
+/** Reads `HH:MM:SS` at `at`; time-of-day allows second 60 (a leap second). */
+function timeOfDay(s: string, at: number): [number, number, number] | undefined {
+  if (s[at + 2] !== ':' || s[at + 5] !== ':') return undefined
+  const hour = digits(s, at, 2)
+  const minute = digits(s, at + 3, 2)
+  const second = digits(s, at + 6, 2)
+  if (hour === undefined || minute === undefined || second === undefined) return undefined
+  if (hour > 23 || minute > 59 || second > 60) return undefined
+  return [hour, minute, second]
+}
+
+/**
+ * Validates the calendar date and builds the instant. A leap second is read as the last second
+ * of its minute. Years 0 to 99 are taken as written: `Date.UTC` would move them to 1900-1999.
+ */
 function build(
   year: number | undefined,
   month: number,
   day: number | undefined,
-  s: string,
-  timeAt: number,
+  time: readonly [number, number, number] | undefined,
 ): number | undefined {
-  if (year === undefined || day === undefined || month < 0) return undefined
-  if (s[timeAt + 2] !== ':' || s[timeAt + 5] !== ':') return undefined
-  const hour = digits(s, timeAt, 2)
-  const minute = digits(s, timeAt + 3, 2)
-  const second = digits(s, timeAt + 6, 2)
-  if (hour === undefined || minute === undefined || second === undefined) return undefined
-  // time-of-day allows second 60 (a leap second); it is read as the last second of the minute.
-  if (hour > 23 || minute > 59 || second > 60) return undefined
+  if (year === undefined || day === undefined || month < 0 || time === undefined) return undefined
   if (day < 1 || day > daysInMonth(year, month)) return undefined
-  return Date.UTC(year, month, day, hour, minute, Math.min(second, 59))
+  const instant = new Date(0)
+  instant.setUTCFullYear(year, month, day)
+  instant.setUTCHours(time[0], time[1], Math.min(time[2], 59), 0)
+  return instant.getTime()
 }
 
+/** Days in a month of the proleptic Gregorian calendar (`month` from 0). */
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month + 1, 0)).getUTCDate()
+  if (month === 1) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
+  return month === 3 || month === 5 || month === 8 || month === 10 ? 30 : 31
 }
 
 /** Reads exactly `count` ASCII digits at `at`, or undefined. */

@@ -32,9 +32,16 @@ export interface MultipartPlan {
 }
 
 /**
- * Lays out a multipart/byteranges body. `boundary` must be 1 to 70 characters from the
- * boundary alphabet that cannot occur in the part headers; the caller makes it fresh per
+ * Lays out a multipart/byteranges body. `boundary` must be 1 to 70 characters that are both
+ * boundary characters (RFC 2046 section 5.1.1) and token characters (so the Content-Type
+ * parameter needs no quotes): letters, digits and `'+-._`. The caller makes it fresh per
  * response so it is very unlikely to occur inside the file's bytes either.
+ *
+ * Every string in the plan is one byte per character when written as latin1, which is what
+ * makes `length` exact; inputs that would break that, or the framing, throw a RangeError:
+ * no ranges, a range outside `[0, size)`, a bad boundary, or a part Content-Type with a
+ * control character (CR and LF would end the part's header section) or a character above
+ * U+00FF.
  */
 export function planMultipart(
   ranges: readonly ByteRange[],
@@ -42,6 +49,19 @@ export function planMultipart(
   partContentType: string,
   boundary: string,
 ): MultipartPlan {
+  if (ranges.length === 0) throw new RangeError('planMultipart: a multipart body needs a part')
+  if (!/^[A-Za-z0-9'+\-._]{1,70}$/.test(boundary)) {
+    throw new RangeError(`planMultipart: unusable boundary ${JSON.stringify(boundary)}`)
+  }
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(partContentType)) {
+    throw new RangeError('planMultipart: the part Content-Type is not a valid field value')
+  }
+  for (const { start, end } of ranges) {
+    const inside = Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start
+    if (!inside || start > end || end >= size) {
+      throw new RangeError(`planMultipart: range ${start}-${end} is not inside ${size} bytes`)
+    }
+  }
   const parts: MultipartPart[] = []
   let length = 0
   for (let i = 0; i < ranges.length; i++) {

@@ -57,10 +57,10 @@ export function evaluatePreconditions(
   const checked: PreconditionField[] = []
   const isRead = method === 'GET' || method === 'HEAD'
 
-  // Step 1: If-Match, else step 2: If-Unmodified-Since.
-  const ifMatch = checkIfMatch(fields.ifMatch, current)
-  if (ifMatch === false) return { outcome: 'failed', field: 'If-Match' }
-  if (ifMatch === true) {
+  // Step 1: If-Match, else step 2: If-Unmodified-Since. Sections 13.1.4 and 13.2.2 make the
+  // choice on the field's presence, not on its value.
+  if (fields.ifMatch !== undefined) {
+    if (!checkIfMatch(fields.ifMatch, current)) return { outcome: 'failed', field: 'If-Match' }
     checked.push('If-Match')
   } else {
     const ifUnmodifiedSince = checkIfUnmodifiedSince(fields.ifUnmodifiedSince, current)
@@ -68,15 +68,17 @@ export function evaluatePreconditions(
     if (ifUnmodifiedSince === true) checked.push('If-Unmodified-Since')
   }
 
-  // Step 3: If-None-Match, else step 4: If-Modified-Since (GET and HEAD only).
-  const ifNoneMatch = checkIfNoneMatch(fields.ifNoneMatch, current)
-  if (ifNoneMatch === false) {
-    return isRead
-      ? { outcome: 'not-modified', field: 'If-None-Match' }
-      : { outcome: 'failed', field: 'If-None-Match' }
-  }
-  if (ifNoneMatch === true) {
-    checked.push('If-None-Match')
+  // Step 3: If-None-Match, else step 4: If-Modified-Since (GET and HEAD only). Section 13.1.3:
+  // If-Modified-Since is ignored whenever If-None-Match is present, even one too malformed to
+  // evaluate.
+  if (fields.ifNoneMatch !== undefined) {
+    const ifNoneMatch = checkIfNoneMatch(fields.ifNoneMatch, current)
+    if (ifNoneMatch === false) {
+      return isRead
+        ? { outcome: 'not-modified', field: 'If-None-Match' }
+        : { outcome: 'failed', field: 'If-None-Match' }
+    }
+    if (ifNoneMatch === true) checked.push('If-None-Match')
   } else if (isRead) {
     const ifModifiedSince = checkIfModifiedSince(fields.ifModifiedSince, current)
     if (ifModifiedSince === false) return { outcome: 'not-modified', field: 'If-Modified-Since' }
@@ -154,12 +156,13 @@ export function checkIfUnmodifiedSince(
  * else, including a malformed value, means "send the whole representation".
  */
 export function checkIfRange(value: string, current: CurrentValidators, now: number): boolean {
-  const text = value.trim()
-  if (text.startsWith('"') || text.startsWith('W/')) {
-    const tag = parseEntityTag(text)
+  let at = 0
+  while (value[at] === ' ' || value[at] === '\t') at++
+  if (value[at] === '"' || value.startsWith('W/', at)) {
+    const tag = parseEntityTag(value)
     return tag !== undefined && current.etag !== undefined && strongMatch(tag, current.etag)
   }
-  const date = parseHttpDate(text)
+  const date = parseHttpDate(value, now)
   const modified = wholeSeconds(current.lastModified)
   if (date === undefined || modified === undefined || date !== modified) return false
   return isLastModifiedStrong(current.lastModified!, now)
