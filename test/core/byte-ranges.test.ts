@@ -113,13 +113,12 @@ function specsEqual(got: RangeSpec[], want: ModelSpec[]): void {
     v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v)
   assert.deepEqual(
     got,
-    want.map(
-      (s): RangeSpec =>
-        s.suffix !== undefined
-          ? { kind: 'suffix', length: cap(s.suffix) }
-          : s.last === undefined
-            ? { kind: 'int', first: cap(s.first!) }
-            : { kind: 'int', first: cap(s.first!), last: cap(s.last) },
+    want.map((s): RangeSpec =>
+      s.suffix !== undefined
+        ? { kind: 'suffix', length: cap(s.suffix) }
+        : s.last === undefined
+          ? { kind: 'int', first: cap(s.first!) }
+          : { kind: 'int', first: cap(s.first!), last: cap(s.last) },
     ),
   )
 }

@@ -558,14 +558,12 @@ const dateValues = [AT, BEFORE, AFTER, AT_850, AT_ASC, BEFORE_850, NOT_A_DATE, F
 const optional = (values: string[]) => fc.option(fc.constantFrom(...values), { nil: undefined })
 const anyFields = fc
   .tuple(optional(tagValues), optional(tagValues), optional(dateValues), optional(dateValues))
-  .map(
-    ([ifMatch, ifNoneMatch, ifModifiedSince, ifUnmodifiedSince]): ConditionalFields => ({
-      ifMatch,
-      ifNoneMatch,
-      ifModifiedSince,
-      ifUnmodifiedSince,
-    }),
-  )
+  .map(([ifMatch, ifNoneMatch, ifModifiedSince, ifUnmodifiedSince]): ConditionalFields => ({
+    ifMatch,
+    ifNoneMatch,
+    ifModifiedSince,
+    ifUnmodifiedSince,
+  }))
 const anyCurrent = fc.constantFrom<CurrentValidators | undefined>(
   current,
   weakCurrent,
