@@ -1,0 +1,248 @@
+/**
+ * The CORS layer: an Engine around an Engine. It runs before the inner engine so that a request
+ * it refuses (an unsafe method from an origin the policy does not allow) never reaches the code
+ * that would act on it, answers CORS-preflight requests itself, and adds the Access-Control-*
+ * fields to whatever the inner engine answers, whatever the status.
+ *
+ * Statuses it chooses (documented in README "CORS"):
+ * - 204 for an allowed preflight;
+ * - 403 for a refused preflight, with no Access-Control-Allow-* field at all (Fetch "HTTP
+ *   responses": "the 403 status can be used, coupled with omitting the relevant headers");
+ * - 400 for a preflight whose Access-Control-Request-Method or -Headers is not valid syntax;
+ * - 403 for a method other than GET, HEAD and OPTIONS from an origin the policy does not allow.
+ */
+
+import type { CorsDenial, CorsPolicy } from '../core/cors/policy.js'
+import { matchPath, type PathPattern } from '../core/path-patterns.js'
+import { type Logger, silentLogger } from '../log.js'
+import type { Engine, EngineRequest } from './engine.js'
+import { type Reply, textReply } from './reply.js'
+import { parseTarget } from './target.js'
+
+/** A policy for the paths matching `pattern`; `null` means no CORS there. */
+export interface CorsRoute {
+  readonly pattern: PathPattern
+  readonly policy: CorsPolicy<EngineRequest> | null
+}
+
+export interface CorsLayerOptions {
+  /** The policy for paths that no route matches; absent means no cross-origin access there. */
+  readonly policy?: CorsPolicy<EngineRequest> | null
+  /** Per-path policies, first match wins. */
+  readonly routes?: readonly CorsRoute[]
+  /** Denials are logged at warn, once per origin and reason. */
+  readonly logger?: Logger
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+const VARY_ACTUAL = ['Origin']
+const VARY_PREFLIGHT = ['Origin', 'Access-Control-Request-Method', 'Access-Control-Request-Headers']
+const VARY_PREFLIGHT_PRIVATE = [...VARY_PREFLIGHT, 'Access-Control-Request-Private-Network']
+/** Distinct (origin, reason) pairs remembered for logging once; then the set starts over. */
+const DENIAL_LOG_LIMIT = 1000
+
+/** Short fixed phrases for response bodies: never a reflected request value. */
+const DENIAL_PHRASES: Readonly<Record<CorsDenial['code'] | 'no-policy', string>> = {
+  origin: 'the origin is not allowed',
+  method: 'the method is not allowed',
+  header: 'a request header is not allowed',
+  credentials: 'credentials are not allowed',
+  'private-network': 'private network access is not enabled',
+  'no-policy': 'no CORS policy covers this path',
+}
+
+/**
+ * Wraps `engine` with CORS.
+ * @example withCors(createEngine({ store }), { policy: createCorsPolicy({ origins: ['https://app.example'] }) })
+ */
+export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
+  const fallback = options.policy ?? null
+  const routes = options.routes ?? []
+  const anyPolicy = fallback !== null || routes.some((r) => r.policy !== null)
+  const logger = options.logger ?? silentLogger()
+  const logged = new Set<string>()
+
+  const policyFor = (url: string): CorsPolicy<EngineRequest> | null => {
+    if (routes.length === 0) return fallback
+    const target = parseTarget(url)
+    if (target.kind !== 'path') return fallback
+    for (const route of routes) if (matchPath(route.pattern, target.segments)) return route.policy
+    return fallback
+  }
+
+  const logDenial = (request: EngineRequest, origin: string, denial: CorsDenial | string) => {
+    const reason = typeof denial === 'string' ? denial : denial.message
+    const key = `${origin}\n${reason}`
+    if (logged.has(key)) return
+    if (logged.size >= DENIAL_LOG_LIMIT) logged.clear()
+    logged.add(key)
+    logger.warn(
+      {
+        origin: origin.slice(0, 200),
+        method: request.method,
+        path: request.url.slice(0, 200),
+        reason,
+      },
+      'CORS denied',
+    )
+  }
+
+  const inner = async (request: EngineRequest): Promise<Reply> => {
+    try {
+      return await engine(request)
+    } catch (error) {
+      // The error still gets its CORS fields, so a script can read that it failed.
+      logger.error({ err: error }, 'request failed')
+      return textReply(500, 'Internal Server Error')
+    }
+  }
+
+  return async function cors(request: EngineRequest): Promise<Reply> {
+    const origin = single(request.headers.origin)
+    const policy = policyFor(request.url)
+    // Requests without Origin, and same-origin ones, are not CORS requests: untouched, except
+    // that a response under a policy would differ with an Origin, which caches must know.
+    if (origin === undefined || isSameOrigin(origin, single(request.headers.host))) {
+      const reply = await engine(request)
+      if (policy !== null) addVary(reply, VARY_ACTUAL)
+      return reply
+    }
+
+    const requestMethod = single(request.headers['access-control-request-method'])
+    if (request.method === 'OPTIONS' && requestMethod !== undefined) {
+      return preflight(request, origin, requestMethod, policy)
+    }
+
+    if (policy === null) {
+      if (SAFE_METHODS.has(request.method)) {
+        const reply = await engine(request)
+        if (anyPolicy) {
+          logDenial(request, origin, DENIAL_PHRASES['no-policy'])
+          reply.notes.cors = 'denied: no policy'
+        }
+        return reply
+      }
+      logDenial(request, origin, `${DENIAL_PHRASES['no-policy']}: ${request.method} refused`)
+      return refuse(403, `Forbidden: ${DENIAL_PHRASES['no-policy']}`, 'refused: no policy')
+    }
+
+    const credentialed =
+      request.headers.cookie !== undefined || request.headers.authorization !== undefined
+    const decision = await policy.decideActual({ origin, credentialed }, request)
+    if (!decision.allowed) {
+      logDenial(request, origin, decision.denial)
+      if (!SAFE_METHODS.has(request.method)) {
+        return refuse(403, `Forbidden: ${DENIAL_PHRASES[decision.denial.code]}`, 'refused: origin')
+      }
+      const reply = await inner(request)
+      addVary(reply, VARY_ACTUAL)
+      reply.notes.cors = `denied: ${decision.denial.code}`
+      return reply
+    }
+    const reply = await inner(request)
+    Object.assign(reply.headers, decision.headers)
+    addVary(reply, VARY_ACTUAL)
+    if (decision.warning !== undefined) {
+      logDenial(request, origin, decision.warning)
+      reply.notes.cors = `allowed, but ${decision.warning.code}`
+    } else {
+      reply.notes.cors = 'allowed'
+    }
+    return reply
+  }
+
+  async function preflight(
+    request: EngineRequest,
+    origin: string,
+    method: string,
+    policy: CorsPolicy<EngineRequest> | null,
+  ): Promise<Reply> {
+    if (policy === null) {
+      logDenial(request, origin, DENIAL_PHRASES['no-policy'])
+      return refuse(
+        403,
+        `Forbidden: CORS preflight refused: ${DENIAL_PHRASES['no-policy']}`,
+        'preflight denied: no policy',
+        VARY_PREFLIGHT,
+      )
+    }
+    const decision = await policy.decidePreflight(
+      {
+        origin,
+        method,
+        headers: single(request.headers['access-control-request-headers']),
+        privateNetwork:
+          single(request.headers['access-control-request-private-network']) === 'true',
+      },
+      request,
+    )
+    const vary = policy.options.privateNetwork ? VARY_PREFLIGHT_PRIVATE : VARY_PREFLIGHT
+    if (decision.allowed) {
+      return {
+        status: 204,
+        headers: { ...decision.headers, Vary: vary.join(', ') },
+        body: { kind: 'none' },
+        notes: { cors: 'preflight allowed' },
+      }
+    }
+    if ('malformed' in decision) {
+      return refuse(400, `Bad Request: ${decision.malformed}`, 'preflight malformed', vary)
+    }
+    logDenial(request, origin, decision.denial)
+    return refuse(
+      403,
+      `Forbidden: CORS preflight refused: ${DENIAL_PHRASES[decision.denial.code]}`,
+      `preflight denied: ${decision.denial.code}`,
+      vary,
+    )
+  }
+}
+
+function refuse(status: number, reason: string, note: string, vary = VARY_ACTUAL): Reply {
+  const reply = textReply(status, reason, { Vary: vary.join(', ') })
+  reply.notes.cors = note
+  return reply
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+/**
+ * Browsers send Origin on same-origin requests too (for every method but GET and HEAD). An
+ * Origin whose host and port are the request's Host is this server's own page: http or https,
+ * since sluice may sit behind a proxy that terminates TLS.
+ */
+function isSameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false
+  const lowerHost = host.toLowerCase()
+  for (const [scheme, port] of [
+    ['http://', ':80'],
+    ['https://', ':443'],
+  ] as const) {
+    if (!origin.startsWith(scheme)) continue
+    const authority = origin.slice(scheme.length)
+    return (
+      authority === lowerHost ||
+      `${authority}${port}` === lowerHost ||
+      authority === `${lowerHost}${port}`
+    )
+  }
+  return false
+}
+
+/** Adds names to Vary, keeping what is there (RFC 9110 section 12.5.5) and not repeating any. */
+export function addVary(reply: Reply, names: readonly string[]): void {
+  const existing = reply.headers.Vary
+  const current = existing === undefined ? '' : String(existing)
+  if (current.trim() === '*') return
+  const have = new Set(
+    current
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s !== ''),
+  )
+  const add = names.filter((n) => !have.has(n.toLowerCase()))
+  if (add.length === 0) return
+  reply.headers.Vary = current.trim() === '' ? add.join(', ') : `${current}, ${add.join(', ')}`
+}
