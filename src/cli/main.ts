@@ -4,6 +4,7 @@
  */
 
 import { readFileSync } from 'node:fs'
+import { CORS_CHECK_HELP, corsCheckCommand, parseCorsCheckArgs } from './cors-check.js'
 import { parseServeArgs, SERVE_HELP, serve } from './serve.js'
 import { UsageError } from './usage.js'
 
@@ -14,6 +15,9 @@ CORS exactly right.
 
 Commands:
   serve <root>      serve a directory (see: sluice serve --help)
+  cors-check <url> --origin <origin>
+                    do what a browser does for a cross-origin fetch(<url>) and say
+                    whether and why it would block it (see: sluice cors-check --help)
 
 Options:
   -h, --help        show this help
@@ -57,6 +61,14 @@ async function run(args: string[]): Promise<number> {
         return 0
       }
       return serve(config)
+    }
+    case 'cors-check': {
+      const config = parseCorsCheckArgs(rest)
+      if (config === 'help') {
+        process.stdout.write(CORS_CHECK_HELP)
+        return 0
+      }
+      return corsCheckCommand(config, (line) => process.stdout.write(`${line}\n`))
     }
     default:
       throw new UsageError(`unknown command '${command}'`)

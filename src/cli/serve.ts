@@ -4,11 +4,14 @@
  */
 
 import { stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { DEFAULT_RANGE_LIMITS } from '../core/byte-ranges.js'
+import { withCors } from '../http/cors.js'
 import { createEngine, DEFAULT_CACHE_CONTROL } from '../http/engine.js'
 import { createHttpServer, createNodeHandler, listen, shutdown } from '../http/server.js'
 import { createLogger, type LogFormat } from '../log.js'
 import { openFsStore } from '../store/fs-store.js'
+import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from './config.js'
 import { parseChoice, parseFieldValue, parseFlags, parseInteger, UsageError } from './usage.js'
 
 export const SERVE_HELP = `Usage: sluice serve <root> [options]
@@ -25,18 +28,41 @@ Options:
   --shutdown-timeout <s>   seconds in-flight responses get after SIGINT/SIGTERM (default 10)
   --log-format <format>    json or pretty (default: pretty on a terminal, json otherwise)
   --quiet                  no access log; warnings and errors only
+  --config <file>          read options from <file> (default: ./${DEFAULT_CONFIG_FILE} when
+                           present); flags override it
+
+CORS (see README "CORS"; without --cors-origin no origin may read responses cross-origin):
+  --cors-origin <origin>   allow an origin: https://app.example, a pattern
+                           https://*.example.com (one or more whole labels), * for any
+                           origin, or null (opaque origins); repeatable
+  --cors-credentials       share responses with credentialed requests (not with *)
+  --cors-methods <list>    methods a preflight may ask for, e.g. PUT,DELETE
+  --cors-headers <list>    request headers a preflight may ask for, e.g. X-Custom,Content-Type
+  --cors-expose <list>     response headers scripts may read, e.g. ETag,Content-Range
+  --cors-max-age <s>       seconds browsers may cache a preflight answer (0 to 86400)
+  --cors-private-network   answer Private Network Access preflights
+
   -h, --help               show this help
 `
 
+// No defaults here: a flag that is absent leaves the configuration file's value in force.
 const FLAGS = {
-  host: { type: 'string', default: '127.0.0.1' },
-  port: { type: 'string', default: '8080' },
+  host: { type: 'string' },
+  port: { type: 'string' },
   'cache-control': { type: 'string' },
   'max-ranges': { type: 'string' },
-  dotfiles: { type: 'boolean', default: false },
-  'shutdown-timeout': { type: 'string', default: '10' },
+  dotfiles: { type: 'boolean' },
+  'shutdown-timeout': { type: 'string' },
   'log-format': { type: 'string' },
-  quiet: { type: 'boolean', default: false },
+  quiet: { type: 'boolean' },
+  config: { type: 'string' },
+  'cors-origin': { type: 'string', multiple: true },
+  'cors-credentials': { type: 'boolean' },
+  'cors-methods': { type: 'string' },
+  'cors-headers': { type: 'string' },
+  'cors-expose': { type: 'string' },
+  'cors-max-age': { type: 'string' },
+  'cors-private-network': { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -50,44 +76,68 @@ export interface ServeConfig {
   readonly shutdownTimeoutMs: number
   readonly logFormat: LogFormat
   readonly quiet: boolean
+  readonly cors: CorsSetup
 }
 
-/** Turns the arguments after `serve` into a configuration, or throws a UsageError. */
-export async function parseServeArgs(args: string[]): Promise<ServeConfig | 'help'> {
+/**
+ * Turns the arguments after `serve` (and the configuration file, which they override) into a
+ * configuration, or throws a UsageError.
+ */
+export async function parseServeArgs(
+  args: string[],
+  cwd: string = process.cwd(),
+): Promise<ServeConfig | 'help'> {
   const { values, positionals } = parseFlags(args, FLAGS)
   if (values.help) return 'help'
-  if (positionals.length === 0) throw new UsageError('serve needs a <root> directory')
   if (positionals.length > 1) {
     throw new UsageError(`serve takes one <root>, got ${positionals.length} arguments`)
   }
-  const root = positionals[0]!
+  const loaded = await loadConfigFile(values.config, cwd)
+  const file = loaded?.config ?? {}
+  const fileName = loaded?.name ?? DEFAULT_CONFIG_FILE
+  // A root written in the file is relative to the file, as a reader of the file expects.
+  const root =
+    positionals[0] ??
+    (file.root === undefined || loaded === undefined ? undefined : resolve(loaded.dir, file.root))
+  if (root === undefined) throw new UsageError('serve needs a <root> directory')
   const rootStats = await stat(root).catch(() => undefined)
   if (rootStats === undefined) throw new UsageError(`root '${root}' does not exist`)
   if (!rootStats.isDirectory()) throw new UsageError(`root '${root}' is not a directory`)
-  if (values.host.trim() === '')
-    throw new UsageError('--host expects an address, got an empty value')
+  const host = values.host ?? file.host ?? '127.0.0.1'
+  if (host.trim() === '') throw new UsageError('--host expects an address, got an empty value')
+  const cacheControl = values['cache-control'] ?? file['cache-control']
+  const logFormat = values['log-format'] ?? file['log-format']
   return {
     root,
-    host: values.host,
-    port: parseInteger('--port', values.port, 0, 65535),
+    host,
+    port:
+      values.port === undefined
+        ? (file.port ?? 8080)
+        : parseInteger('--port', values.port, 0, 65535),
     cacheControl:
-      values['cache-control'] === undefined
+      cacheControl === undefined
         ? DEFAULT_CACHE_CONTROL
-        : parseFieldValue('--cache-control', values['cache-control']),
+        : parseFieldValue(
+            values['cache-control'] === undefined ? 'cache-control' : '--cache-control',
+            cacheControl,
+          ),
     maxRanges:
       values['max-ranges'] === undefined
-        ? DEFAULT_RANGE_LIMITS.maxRanges
+        ? (file['max-ranges'] ?? DEFAULT_RANGE_LIMITS.maxRanges)
         : parseInteger('--max-ranges', values['max-ranges'], 1, 10_000),
-    dotfiles: values.dotfiles,
+    dotfiles: values.dotfiles ?? file.dotfiles ?? false,
     shutdownTimeoutMs:
-      parseInteger('--shutdown-timeout', values['shutdown-timeout'], 0, 3600) * 1000,
+      (values['shutdown-timeout'] === undefined
+        ? (file['shutdown-timeout'] ?? 10)
+        : parseInteger('--shutdown-timeout', values['shutdown-timeout'], 0, 3600)) * 1000,
     logFormat:
-      values['log-format'] === undefined
+      logFormat === undefined
         ? process.stdout.isTTY
           ? 'pretty'
           : 'json'
-        : parseChoice('--log-format', values['log-format'], ['json', 'pretty'] as const),
-    quiet: values.quiet,
+        : parseChoice('--log-format', logFormat, ['json', 'pretty'] as const),
+    quiet: values.quiet ?? file.quiet ?? false,
+    cors: setUpCors(loaded?.config, values, fileName),
   }
 }
 
@@ -95,12 +145,17 @@ export async function parseServeArgs(args: string[]): Promise<ServeConfig | 'hel
 export async function serve(config: ServeConfig): Promise<number> {
   const logger = createLogger({ format: config.logFormat, quiet: config.quiet })
   const store = await openFsStore({ root: config.root })
-  const engine = createEngine({
-    store,
-    cacheControl: config.cacheControl,
-    dotfiles: config.dotfiles,
-    rangeLimits: { ...DEFAULT_RANGE_LIMITS, maxRanges: config.maxRanges },
-  })
+  for (const warning of config.cors.warnings) logger.warn(warning)
+  // CORS runs first: a request it refuses never reaches the engine's methods.
+  const engine = withCors(
+    createEngine({
+      store,
+      cacheControl: config.cacheControl,
+      dotfiles: config.dotfiles,
+      rangeLimits: { ...DEFAULT_RANGE_LIMITS, maxRanges: config.maxRanges },
+    }),
+    { policy: config.cors.policy, routes: config.cors.routes, logger },
+  )
   const server = createHttpServer(createNodeHandler(engine, logger))
   let url: string
   try {

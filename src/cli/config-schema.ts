@@ -1,0 +1,94 @@
+/**
+ * The schema of `sluice.config.json`: every `serve` flag under the flag's own name, the CORS
+ * flags grouped under `cors` (`--cors-max-age` is `cors.max-age`), and per-path CORS policies
+ * under `paths`. zod checks shapes and types; the CORS rules themselves (origin syntax, unsafe
+ * combinations) are checked by the core policy, so the file and the flags get the same answers.
+ *
+ * `schema/sluice.config.schema.json` is generated from this (`npm run schema`) so editors can
+ * complete and check the file; a test keeps it current.
+ */
+
+import { z } from 'zod'
+import { MAX_AGE_LIMIT } from '../core/cors/policy.js'
+
+const text = (what: string) => z.string({ error: `expected ${what}` })
+const flag = (what: string) => z.boolean({ error: 'expected true or false' }).describe(what)
+const integer = (min: number, max: number, what: string) =>
+  z
+    .int({ error: `expected an integer from ${min} to ${max}` })
+    .min(min, { error: `expected an integer from ${min} to ${max}` })
+    .max(max, { error: `expected an integer from ${min} to ${max}` })
+    .describe(what)
+const names = (what: string) =>
+  z.array(text('a string'), { error: `expected a list of ${what}` }).describe(`list of ${what}`)
+
+export const corsSchema = z
+  .strictObject(
+    {
+      origin: names('origins: "*", "null", "https://app.example" or "https://*.example.com"'),
+      credentials: flag('share responses with credentialed requests (cookies, Authorization)'),
+      methods: names('methods a preflight may ask for, e.g. "PUT"'),
+      headers: names('request header names a preflight may ask for, e.g. "X-Custom"'),
+      expose: names('response header names scripts may read, e.g. "ETag"'),
+      'max-age': integer(0, MAX_AGE_LIMIT, 'seconds a browser may cache a preflight answer'),
+      'private-network': flag('answer Private Network Access preflights'),
+    },
+    { error: 'expected an object of CORS options' },
+  )
+  .partial()
+  .describe('A CORS policy, the same options as the --cors-* flags')
+
+export type CorsConfig = z.infer<typeof corsSchema>
+
+export const configSchema = z
+  .strictObject(
+    {
+      $schema: text('a string').describe('the JSON Schema of this file, for editors'),
+      root: text('a directory path').describe('the directory to serve (the <root> argument)'),
+      host: text('an address').describe('interface to listen on'),
+      port: integer(0, 65535, 'port to listen on, 0 for any free port'),
+      'cache-control': text('a Cache-Control value').describe('Cache-Control of file responses'),
+      'max-ranges': integer(1, 10_000, 'ranges honoured in one Range field'),
+      dotfiles: flag('serve names starting with "."'),
+      'shutdown-timeout': integer(0, 3600, 'seconds in-flight responses get at shutdown'),
+      'log-format': z
+        .enum(['json', 'pretty'], { error: 'expected "json" or "pretty"' })
+        .describe('access log format'),
+      quiet: flag('no access log; warnings and errors only'),
+      // The write options (--writable, --max-body, --require-preconditions) join here.
+      cors: corsSchema,
+      paths: z
+        .record(z.string(), z.strictObject({ cors: z.union([corsSchema, z.literal(false)]) }), {
+          error: 'expected an object of path patterns',
+        })
+        .describe(
+          'per-path settings, first match wins: "/assets/**" (any depth), "/api/*" (one segment); cors false means no CORS there',
+        ),
+    },
+    { error: 'expected a JSON object' },
+  )
+  .partial()
+
+export type FileConfig = z.infer<typeof configSchema>
+
+/** The JSON Schema shipped in schema/sluice.config.schema.json. */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(configSchema, { target: 'draft-2020-12' }),
+    title: 'sluice.config.json',
+  }
+}
+
+/** The first problem of a failed parse as `key: expectation`, one line. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!
+  const path = issue.path.map(String).join('.')
+  if (issue.code === 'unrecognized_keys') {
+    const key = path === '' ? issue.keys[0] : `${path}.${issue.keys[0]}`
+    return `unknown key '${key}'`
+  }
+  if (issue.code === 'invalid_union') {
+    return `${path}: expected an object of CORS options or false`
+  }
+  return `${path === '' ? '(top level)' : path}: ${issue.message}`
+}
