@@ -86,7 +86,7 @@ describe('Fetch "CORS-safelisted request-header"', () => {
     assert.ok(isCorsSafelistedRequestHeader('Accept', long))
     assert.equal(isCorsSafelistedRequestHeader('Accept', `${long}a`), false)
     assert.ok(isCorsSafelistedRequestHeader('Content-Language', 'en'.repeat(64)))
-    assert.equal(isCorsSafelistedRequestHeader('Content-Language', 'en'.repeat(64) + 'x'), false)
+    assert.equal(isCorsSafelistedRequestHeader('Content-Language', `${'en'.repeat(64)}x`), false)
   })
 
   test('Accept-Language and Content-Language allow exactly the bytes the standard lists', () => {
@@ -233,7 +233,7 @@ describe('response-header names and other lists', () => {
   test('Authorization is the one non-wildcard request-header name', () => {
     assert.match(
       STANDARD,
-      /CORS non-wildcard request-header name<\/dfn>[^]*?<code>Authorization<\/code>/,
+      /CORS non-wildcard request-header name<\/dfn>[\s\S]*?<code>Authorization<\/code>/,
     )
     assert.ok(isNonWildcardRequestHeaderName('AUTHORIZATION'))
     assert.equal(isNonWildcardRequestHeaderName('x-authorization'), false)
