@@ -1,0 +1,69 @@
+/**
+ * Test support for CORS: a sluice engine behind the CORS layer on a loopback port, with a count of
+ * the requests that reached the inner engine (to prove a refused request had no effect) and the
+ * log lines written.
+ */
+
+import { PassThrough } from 'node:stream'
+import { type CorsPolicyOptions, createCorsPolicy } from '../../src/core/cors/policy.js'
+import { type PathPattern, parsePathPattern } from '../../src/core/path-patterns.js'
+import { withCors } from '../../src/http/cors.js'
+import { createEngine, type Engine, type EngineRequest } from '../../src/http/engine.js'
+import { createHttpServer, createNodeHandler, listen, shutdown } from '../../src/http/server.js'
+import { createLogger } from '../../src/log.js'
+import { openFsStore } from '../../src/store/fs-store.js'
+import type { RunningServer } from './server.js'
+
+export interface CorsTestServer extends RunningServer {
+  /** Requests that reached the inner engine, as `METHOD url`. */
+  readonly reached: string[]
+  /** Parsed JSON log lines so far. */
+  logs(): Record<string, unknown>[]
+}
+
+export interface CorsTestOptions {
+  readonly policy?: CorsPolicyOptions<EngineRequest>
+  readonly routes?: Record<string, CorsPolicyOptions<EngineRequest> | null>
+  /** Replaces the file engine (for statuses the file engine does not produce). */
+  readonly inner?: Engine
+}
+
+export async function startCorsServer(
+  root: string,
+  options: CorsTestOptions,
+): Promise<CorsTestServer> {
+  const store = await openFsStore({ root })
+  const files = options.inner ?? createEngine({ store })
+  const reached: string[] = []
+  const counted: Engine = (request) => {
+    reached.push(`${request.method} ${request.url}`)
+    return files(request)
+  }
+  const sink = new PassThrough()
+  let text = ''
+  sink.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk
+  })
+  const logger = createLogger({ format: 'json', destination: sink })
+  const engine = withCors(counted, {
+    policy: options.policy === undefined ? null : createCorsPolicy(options.policy),
+    routes: Object.entries(options.routes ?? {}).map(([path, policy]) => ({
+      pattern: parsePathPattern(path) as PathPattern,
+      policy: policy === null ? null : createCorsPolicy(policy),
+    })),
+    logger,
+  })
+  const server = createHttpServer(createNodeHandler(engine, logger))
+  const url = await listen(server, '127.0.0.1', 0)
+  return {
+    url,
+    port: Number(new URL(url).port),
+    reached,
+    logs: () =>
+      text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    close: () => shutdown(server, 1000),
+  }
+}
