@@ -80,7 +80,7 @@ function scriptFetch(
 }
 
 function optionsSeen(path: string): number {
-  return api.logs().filter((l) => l.msg === 'request' && l.method === 'OPTIONS' && l.path === path)
+  return api.log.filter((l) => l.msg === 'request' && l.method === 'OPTIONS' && l.path === path)
     .length
 }
 
@@ -249,7 +249,7 @@ describe('from the denied origin http://evil.test', () => {
     })
     assert.equal(outcome.ok, false)
     assert.equal(api.reached.length, before)
-    const refused = api.logs().filter((l) => l.msg === 'request' && l.method === 'POST')
+    const refused = api.log.filter((l) => l.msg === 'request' && l.method === 'POST')
     assert.deepEqual(
       refused.map((l) => [l.status, l.cors]),
       [[403, 'refused: origin']],

@@ -270,7 +270,7 @@ describe('denials are logged once per origin and reason, at warn', () => {
     await ask(APP, 'PATCH')
     await send(server, 'GET', '/data.txt', { Origin: APP, Cookie: 'a=b' }) // credentials enabled: fine
     await tick()
-    const denials = server.logs().filter((l) => l.msg === 'CORS denied')
+    const denials = server.log.filter((l) => l.msg === 'CORS denied')
     assert.deepEqual(
       denials.map((l) => [l.level, l.origin, l.reason]),
       [
@@ -282,7 +282,7 @@ describe('denials are logged once per origin and reason, at warn', () => {
         [40, APP, 'method PATCH is not allowed (allowed: GET, HEAD, POST, PUT, DELETE)'],
       ],
     )
-    const access = server.logs().filter((l) => l.msg === 'request')
+    const access = server.log.filter((l) => l.msg === 'request')
     assert.deepEqual(
       access.map((l) => l.cors),
       [
@@ -301,10 +301,7 @@ describe('denials are logged once per origin and reason, at warn', () => {
     await send(server, 'GET', '/data.txt', { Origin: APP, Cookie: 'session=1' })
     await send(server, 'GET', '/open/x', { Origin: APP, Authorization: 'Bearer x' })
     await tick()
-    const reasons = server
-      .logs()
-      .filter((l) => l.msg === 'CORS denied')
-      .map((l) => l.reason)
+    const reasons = server.log.filter((l) => l.msg === 'CORS denied').map((l) => l.reason)
     assert.equal(reasons.length, 2)
     assert.match(String(reasons[0]), /credentials were sent .* but are not enabled/)
     assert.match(String(reasons[1]), /'\*' is unusable with credentials/)

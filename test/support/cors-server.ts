@@ -4,7 +4,7 @@
  * log lines written.
  */
 
-import { PassThrough } from 'node:stream'
+import { Writable } from 'node:stream'
 import { type CorsPolicyOptions, createCorsPolicy } from '../../src/core/cors/policy.js'
 import { type PathPattern, parsePathPattern } from '../../src/core/path-patterns.js'
 import { withCors } from '../../src/http/cors.js'
@@ -17,8 +17,6 @@ import type { RunningServer } from './server.js'
 export interface CorsTestServer extends RunningServer {
   /** Requests that reached the inner engine, as `METHOD url`. */
   readonly reached: string[]
-  /** Parsed JSON log lines so far. */
-  logs(): Record<string, unknown>[]
 }
 
 export interface CorsTestOptions {
@@ -39,12 +37,15 @@ export async function startCorsServer(
     reached.push(`${request.method} ${request.url}`)
     return files(request)
   }
-  const sink = new PassThrough()
-  let text = ''
-  sink.setEncoding('utf8').on('data', (chunk: string) => {
-    text += chunk
+  // Every log line (access log and CORS denials), parsed, in order.
+  const log: Record<string, unknown>[] = []
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n')) if (line) log.push(JSON.parse(line))
+      callback()
+    },
   })
-  const logger = createLogger({ format: 'json', destination: sink })
+  const logger = createLogger({ format: 'json', destination })
   const engine = withCors(counted, {
     policy: options.policy === undefined ? null : createCorsPolicy(options.policy),
     routes: Object.entries(options.routes ?? {}).map(([path, policy]) => ({
@@ -59,11 +60,7 @@ export async function startCorsServer(
     url,
     port: Number(new URL(url).port),
     reached,
-    logs: () =>
-      text
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    log,
     close: () => shutdown(server, 1000),
   }
 }
