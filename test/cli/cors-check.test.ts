@@ -47,9 +47,11 @@ describe('cors-check against sluice', () => {
     await server.close()
     await cleanup()
   })
+  /** cors-check of /doc from the allowed origin, with more arguments. */
+  const checkDoc = (...args: string[]) => check(`${server.url}/doc`, '--origin', APP, ...args)
 
   test('a simple GET: no preflight, readable, with the exposed header listed', async () => {
-    const { code, output } = await check(`${server.url}/doc`, '--origin', APP)
+    const { code, output } = await checkDoc()
     assert.equal(code, 0, output)
     assert.match(output, /1\. Preflight: not needed/)
     assert.match(output, /> Origin: https:\/\/app\.example/)
@@ -59,10 +61,7 @@ describe('cors-check against sluice', () => {
   })
 
   test("the seeds' preflighted POST with X-PINGOTHER and an XML Content-Type, with credentials", async () => {
-    const { code, output } = await check(
-      `${server.url}/doc`,
-      '--origin',
-      APP,
+    const { code, output } = await checkDoc(
       '--method',
       'POST',
       '--credentials',
@@ -106,13 +105,7 @@ describe('cors-check against sluice', () => {
   })
 
   test('a header the policy does not list', async () => {
-    const { code, output } = await check(
-      `${server.url}/doc`,
-      '--origin',
-      APP,
-      '--header',
-      'X-Other: 1',
-    )
+    const { code, output } = await checkDoc('--header', 'X-Other: 1')
     assert.equal(code, 1)
     assert.match(
       output,
@@ -121,13 +114,7 @@ describe('cors-check against sluice', () => {
   })
 
   test('forbidden request-headers are dropped as a browser drops them', async () => {
-    const { code, output } = await check(
-      `${server.url}/doc`,
-      '--origin',
-      APP,
-      '--header',
-      'Cookie: a=b',
-    )
+    const { code, output } = await checkDoc('--header', 'Cookie: a=b')
     assert.equal(code, 0)
     assert.match(output, /note: a browser ignores Cookie set by a script/)
     assert.doesNotMatch(output, /> Cookie/)
@@ -181,14 +168,12 @@ describe('cors-check against a server that gets CORS wrong', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   })
   after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  /** cors-check of a path of the wrong server from APP, with more arguments. */
+  const checkWrong = (path: string, ...args: string[]) =>
+    check(`${base}${path}`, '--origin', APP, ...args)
 
   test('wildcard with credentials: blocked', async () => {
-    const { code, output } = await check(
-      `${base}/wildcard-credentials`,
-      '--origin',
-      APP,
-      '--credentials',
-    )
+    const { code, output } = await checkWrong('/wildcard-credentials', '--credentials')
     assert.equal(code, 1)
     assert.match(
       output,
@@ -196,11 +181,11 @@ describe('cors-check against a server that gets CORS wrong', () => {
     )
   })
   test('the same without credentials: allowed', async () => {
-    const { code } = await check(`${base}/wildcard-credentials`, '--origin', APP)
+    const { code } = await checkWrong('/wildcard-credentials')
     assert.equal(code, 0)
   })
   test('missing Vary: allowed by the browser, with a caching warning', async () => {
-    const { code, output } = await check(`${base}/missing-vary`, '--origin', APP)
+    const { code, output } = await checkWrong('/missing-vary')
     assert.equal(code, 0)
     assert.match(
       output,
@@ -209,10 +194,8 @@ describe('cors-check against a server that gets CORS wrong', () => {
   })
   test('missing Access-Control-Allow-Headers: blocked at the preflight, the PUT never sent', async () => {
     seen.length = 0
-    const { code, output } = await check(
-      `${base}/missing-allow-headers`,
-      '--origin',
-      APP,
+    const { code, output } = await checkWrong(
+      '/missing-allow-headers',
       '--method',
       'put',
       '--header',
@@ -226,10 +209,8 @@ describe('cors-check against a server that gets CORS wrong', () => {
     assert.deepEqual(seen, ['OPTIONS /missing-allow-headers'])
   })
   test('no CORS at all: a simple request is sent but not readable', async () => {
-    const { code, output } = await check(
-      `${base}/no-cors`,
-      '--origin',
-      APP,
+    const { code, output } = await checkWrong(
+      '/no-cors',
       '--method',
       'POST',
       '--header',
@@ -242,7 +223,7 @@ describe('cors-check against a server that gets CORS wrong', () => {
     )
   })
   test('an origin with a trailing slash is not the origin', async () => {
-    const { code, output } = await check(`${base}/trailing-slash`, '--origin', APP)
+    const { code, output } = await checkWrong('/trailing-slash')
     assert.equal(code, 1)
     assert.match(
       output,
@@ -250,12 +231,7 @@ describe('cors-check against a server that gets CORS wrong', () => {
     )
   })
   test('Access-Control-Allow-Credentials: True is not true', async () => {
-    const { code, output } = await check(
-      `${base}/credentials-true-case`,
-      '--origin',
-      APP,
-      '--credentials',
-    )
+    const { code, output } = await checkWrong('/credentials-true-case', '--credentials')
     assert.equal(code, 1)
     assert.match(
       output,
