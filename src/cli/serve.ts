@@ -163,12 +163,14 @@ export async function serve(config: ServeConfig): Promise<number> {
   } catch (error) {
     throw new Error(describeListenError(error, config.host, config.port), { cause: error })
   }
-  process.stdout.write(`sluice serving ${config.root} at ${url}\n`)
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // Listen for the signals before announcing the URL: stdout to a pipe is written
+  // synchronously, so whoever reads the line may signal before the next statement runs.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
+  process.stdout.write(`sluice serving ${config.root} at ${url}\n`)
+  const signal = await stopped
   logger.info({ signal }, 'shutting down: finishing in-flight responses')
   await shutdown(server, config.shutdownTimeoutMs)
   logger.flush()
