@@ -284,6 +284,31 @@ describe('the CLI', () => {
   })
 })
 
+describe('the CLI warns at start-up', () => {
+  test('when null is allowed', async () => {
+    const cli = runCli([
+      'serve',
+      '.',
+      '--port',
+      '0',
+      '--log-format',
+      'json',
+      '--cors-origin',
+      'null',
+    ])
+    await cli.url
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited, 0)
+    const warning = cli
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.level === 40)
+    assert.match(warning?.msg ?? '', /origin 'null' is allowed: every sandboxed iframe/)
+  })
+})
+
 describe('schema/sluice.config.schema.json', () => {
   test('is the one the zod schema generates (run npm run schema after changing it)', () => {
     const shipped = JSON.parse(
