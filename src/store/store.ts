@@ -8,6 +8,7 @@
 
 import type { Readable } from 'node:stream'
 import type { EntityTag } from '../core/entity-tag.js'
+import type { ConditionalFields, PreconditionField } from '../core/preconditions.js'
 
 /**
  * A resource path below the root: decoded segments, each non-empty and free of `/`, `\`, NUL,
@@ -57,6 +58,98 @@ export interface Store {
   open(path: ResourcePath): Promise<Lookup>
   /** Releases watchers, caches and handles. */
   close?(): Promise<void>
+}
+
+/**
+ * A store that can also be written. Each write is ONE conditional operation: the store checks
+ * the condition against the current representation and applies the change as a single atomic
+ * step (compare-and-set on the validator), so no other write to the same resource can come
+ * between the check and the change.
+ *
+ * The condition is the request's precondition fields, evaluated with the core's
+ * `evaluatePreconditions` (RFC 9110 section 13.2.2). A store on another backend translates it
+ * natively: If-Match becomes `UPDATE ... WHERE etag = $1` in PostgreSQL or `If-Match` on an S3
+ * PutObject; `If-None-Match: *` becomes an insert that fails on conflict, or S3's
+ * `If-None-Match: *`; `requireValidator` is checked in the same statement.
+ */
+export interface WritableStore extends Store {
+  /** Creates or replaces the representation at `path` with `body`, if `condition` holds. */
+  put(path: ResourcePath, body: WriteBody, condition: WriteCondition): Promise<WriteResult>
+  /** Removes the representation at `path`, if `condition` holds. */
+  delete(path: ResourcePath, condition: WriteCondition): Promise<WriteResult>
+}
+
+/** The content of a PUT, as it arrives. */
+export interface WriteBody {
+  /** The bytes. An error thrown by the iterator (the client went away) abandons the write. */
+  readonly chunks: AsyncIterable<Uint8Array>
+  /** The announced length (Content-Length), when there is one: any other count abandons it. */
+  readonly length?: number | undefined
+  /** The most bytes accepted; one more and the write is abandoned as `too-large`. */
+  readonly maxBytes: number
+  /** The Content-Type the client labelled the bytes with, if any. */
+  readonly contentType?: string | undefined
+}
+
+export interface WriteCondition {
+  /** The request's precondition fields (If-Modified-Since is ignored for writes). */
+  readonly fields: ConditionalFields
+  /**
+   * RFC 6585 section 3 (428): when the resource exists, the request must carry an If-Match or
+   * If-Unmodified-Since that was evaluated, so that it cannot overwrite a version it never saw.
+   */
+  readonly requireValidator: boolean
+}
+
+/** The validators of the version a write stored, so the client can chain its next write. */
+export interface StoredVersion {
+  readonly size: number
+  readonly etag: EntityTag
+  readonly etagField: string
+  readonly lastModified: number
+}
+
+export type WriteResult =
+  /** A PUT made a new resource. `checked` lists the preconditions that held. */
+  | {
+      readonly outcome: 'created'
+      readonly version: StoredVersion
+      readonly checked: readonly PreconditionField[]
+    }
+  /** A PUT replaced the existing representation. */
+  | {
+      readonly outcome: 'replaced'
+      readonly version: StoredVersion
+      readonly checked: readonly PreconditionField[]
+    }
+  /** A DELETE removed it. */
+  | { readonly outcome: 'deleted'; readonly checked: readonly PreconditionField[] }
+  /** A precondition evaluated to false: nothing was changed (412). */
+  | { readonly outcome: 'precondition-failed'; readonly field: PreconditionField }
+  /** The resource exists and the request had no validator to check (428). */
+  | { readonly outcome: 'precondition-required' }
+  /** DELETE of a resource that does not exist (404). */
+  | { readonly outcome: 'missing' }
+  /** The path cannot hold a file: it is a directory, a parent is a file... (409). */
+  | { readonly outcome: 'conflict'; readonly reason: string }
+  /**
+   * The bytes are labelled with a media type this path cannot store (RFC 9110 section 9.3.4:
+   * a PUT inconsistent with the resource's configuration gets 415). `reason` names the type.
+   */
+  | { readonly outcome: 'unsupported-media-type'; readonly reason: string }
+  /** The store refuses to write this path (outside the root, permission denied). */
+  | { readonly outcome: 'forbidden'; readonly reason: string }
+  /** The body went past `maxBytes`; nothing was changed (413). */
+  | { readonly outcome: 'too-large'; readonly maxBytes: number }
+  /** The body ended early or the client went away; nothing was changed. */
+  | { readonly outcome: 'incomplete'; readonly reason: string }
+  /** No space left (ENOSPC, EDQUOT); nothing was changed (507). */
+  | { readonly outcome: 'insufficient-storage' }
+
+/** True when `store` implements writes. */
+export function isWritableStore(store: Store): store is WritableStore {
+  const candidate = store as Partial<WritableStore>
+  return typeof candidate.put === 'function' && typeof candidate.delete === 'function'
 }
 
 /** A store error that maps to an HTTP status (503 when out of file descriptors, for example). */
