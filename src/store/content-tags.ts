@@ -27,7 +27,12 @@ const CHUNK = 1 << 20
 
 /** The opaque part of the entity-tag for these bytes. */
 export function opaqueTagOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest().subarray(0, 16).toString('base64url')
+  return opaqueTagOfDigest(createHash('sha256').update(bytes).digest())
+}
+
+/** The opaque part of the entity-tag from the SHA-256 digest of the bytes (hashed elsewhere). */
+export function opaqueTagOfDigest(sha256: Buffer): string {
+  return sha256.subarray(0, 16).toString('base64url')
 }
 
 interface Entry {
@@ -86,7 +91,7 @@ export class ContentTagCache {
     }
     const after = identityOf(await fstatAsync(fd, { bigint: true }))
     if (!sameIdentity(after, identity)) return undefined
-    const opaque = hash.digest().subarray(0, 16).toString('base64url')
+    const opaque = opaqueTagOfDigest(hash.digest())
     this.#store(slot, { identity, opaque, settled: isSettled(identity, startedAt) })
     return opaque
   }

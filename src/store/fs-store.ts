@@ -1,5 +1,5 @@
 /**
- * The filesystem store: a directory tree served read-only (writes: see fs-writes.ts).
+ * The filesystem store: a directory tree, read here and written through fs-writes.ts.
  *
  * A lookup resolves symbolic links and refuses any path whose real location is outside the
  * root, opens the file, and takes its identity with fstat on that descriptor: everything the
@@ -14,13 +14,19 @@ import { formatEntityTag } from '../core/entity-tag.js'
 import { ContentTagCache } from './content-tags.js'
 import { type FileIdentity, identityOf } from './file-identity.js'
 import { createRangeStream } from './file-stream.js'
+import { FsWriter } from './fs-writes.js'
 import { contentTypeFor } from './media-types.js'
+import { LOCK_DIRECTORY, ResourceLocks } from './resource-locks.js'
+import { isReservedName, sweepStagedFiles } from './staged-files.js'
 import {
   type Lookup,
   type OpenedFile,
   type ResourcePath,
-  type Store,
   StoreUnavailableError,
+  type WritableStore,
+  type WriteBody,
+  type WriteCondition,
+  type WriteResult,
 } from './store.js'
 
 const openAsync = promisify(open)
@@ -33,18 +39,30 @@ const HASH_ATTEMPTS = 3
 export interface FsStoreOptions {
   /** The directory to serve. Must exist; resolved to its real path once. */
   readonly root: string
+  /**
+   * The store will be written: staged files left by writers that died are removed before
+   * `openFsStore` resolves. (`put` and `delete` work either way; the engine decides whether
+   * to offer them.)
+   */
+  readonly writable?: boolean
 }
 
-export class FsStore implements Store {
+export class FsStore implements WritableStore {
   readonly root: string
   readonly tags = new ContentTagCache()
+  readonly #locks: ResourceLocks
+  readonly #writer: FsWriter
 
   /** `root` must already be a real path (see `openFsStore`). */
   constructor(root: string) {
     this.root = root
+    this.#locks = new ResourceLocks({ directory: join(root, LOCK_DIRECTORY) })
+    this.#writer = new FsWriter({ root, tags: this.tags, locks: this.#locks })
   }
 
   async open(path: ResourcePath): Promise<Lookup> {
+    // Staged files and lock files are sluice's own, never a resource (even with --dotfiles).
+    if (path.some(isReservedName)) return { kind: 'missing' }
     const located = await this.#locate(path)
     if (located.kind !== 'found') return located.lookup
     for (let attempt = 0; attempt < HASH_ATTEMPTS; attempt++) {
@@ -52,6 +70,19 @@ export class FsStore implements Store {
       if (opened !== undefined) return opened
     }
     throw new StoreUnavailableError('the file kept changing while its entity-tag was computed', 1)
+  }
+
+  put(path: ResourcePath, body: WriteBody, condition: WriteCondition): Promise<WriteResult> {
+    return this.#writer.put(path, body, condition)
+  }
+
+  delete(path: ResourcePath, condition: WriteCondition): Promise<WriteResult> {
+    return this.#writer.delete(path, condition)
+  }
+
+  /** Closes the lock files. */
+  async close(): Promise<void> {
+    await this.#locks.close()
   }
 
   /** The absolute filesystem path for a resource path (not checked for symbolic links). */
@@ -120,7 +151,9 @@ export function createFsStore(root: string): FsStore {
 
 /** The same as createFsStore, for callers that prefer a promise. */
 export async function openFsStore(options: FsStoreOptions): Promise<FsStore> {
-  return createFsStore(options.root)
+  const store = createFsStore(options.root)
+  if (options.writable) await sweepStagedFiles(store.root)
+  return store
 }
 
 function openedFile(
