@@ -9,6 +9,7 @@ import { DEFAULT_RANGE_LIMITS } from '../core/byte-ranges.js'
 import { withCors } from '../http/cors.js'
 import { createEngine, DEFAULT_CACHE_CONTROL } from '../http/engine.js'
 import { createHttpServer, createNodeHandler, listen, shutdown } from '../http/server.js'
+import { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from '../http/write.js'
 import { createLogger, type LogFormat } from '../log.js'
 import { openFsStore } from '../store/fs-store.js'
 import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from './config.js'
@@ -25,6 +26,13 @@ Options:
   --max-ranges <n>         ranges honoured in one Range field; more and the field is
                            ignored (default ${DEFAULT_RANGE_LIMITS.maxRanges})
   --dotfiles               serve names starting with "." (hidden by default)
+  --writable               accept PUT (create or replace a file) and DELETE, each applied
+                           atomically and only if its If-Match / If-None-Match /
+                           If-Unmodified-Since preconditions hold
+  --require-preconditions  with --writable: a PUT or DELETE of an existing file must send
+                           If-Match or If-Unmodified-Since, or gets 428
+  --max-body <bytes>       with --writable: the largest PUT accepted; larger gets 413
+                           (default ${DEFAULT_MAX_BODY_BYTES}, 100 MiB)
   --shutdown-timeout <s>   seconds in-flight responses get after SIGINT/SIGTERM (default 10)
   --log-format <format>    json or pretty (default: pretty on a terminal, json otherwise)
   --quiet                  no access log; warnings and errors only
@@ -52,6 +60,9 @@ const FLAGS = {
   'cache-control': { type: 'string' },
   'max-ranges': { type: 'string' },
   dotfiles: { type: 'boolean' },
+  writable: { type: 'boolean', default: false },
+  'require-preconditions': { type: 'boolean', default: false },
+  'max-body': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'log-format': { type: 'string' },
   quiet: { type: 'boolean' },
@@ -73,6 +84,8 @@ export interface ServeConfig {
   readonly cacheControl: string
   readonly maxRanges: number
   readonly dotfiles: boolean
+  /** PUT and DELETE are accepted (`--writable`). */
+  readonly writes: WriteOptions | undefined
   readonly shutdownTimeoutMs: number
   readonly logFormat: LogFormat
   readonly quiet: boolean
@@ -126,6 +139,7 @@ export async function parseServeArgs(
         ? (file['max-ranges'] ?? DEFAULT_RANGE_LIMITS.maxRanges)
         : parseInteger('--max-ranges', values['max-ranges'], 1, 10_000),
     dotfiles: values.dotfiles ?? file.dotfiles ?? false,
+    writes: parseWriteFlags(values),
     shutdownTimeoutMs:
       (values['shutdown-timeout'] === undefined
         ? (file['shutdown-timeout'] ?? 10)
@@ -141,10 +155,32 @@ export async function parseServeArgs(
   }
 }
 
+function parseWriteFlags(values: {
+  writable: boolean
+  'require-preconditions': boolean
+  'max-body'?: string | undefined
+}): WriteOptions | undefined {
+  const maxBody = values['max-body']
+  if (!values.writable) {
+    if (values['require-preconditions']) {
+      throw new UsageError('--require-preconditions only applies with --writable')
+    }
+    if (maxBody !== undefined) throw new UsageError('--max-body only applies with --writable')
+    return undefined
+  }
+  return {
+    requirePreconditions: values['require-preconditions'],
+    maxBodyBytes:
+      maxBody === undefined
+        ? DEFAULT_MAX_BODY_BYTES
+        : parseInteger('--max-body', maxBody, 0, Number.MAX_SAFE_INTEGER),
+  }
+}
+
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code. */
 export async function serve(config: ServeConfig): Promise<number> {
   const logger = createLogger({ format: config.logFormat, quiet: config.quiet })
-  const store = await openFsStore({ root: config.root })
+  const store = await openFsStore({ root: config.root, writable: config.writes !== undefined })
   for (const warning of config.cors.warnings) logger.warn(warning)
   // CORS runs first: a request it refuses never reaches the engine's methods.
   const engine = withCors(
@@ -153,6 +189,7 @@ export async function serve(config: ServeConfig): Promise<number> {
       cacheControl: config.cacheControl,
       dotfiles: config.dotfiles,
       rangeLimits: { ...DEFAULT_RANGE_LIMITS, maxRanges: config.maxRanges },
+      ...(config.writes === undefined ? {} : { writes: config.writes }),
     }),
     { policy: config.cors.policy, routes: config.cors.routes, logger },
   )
@@ -173,6 +210,7 @@ export async function serve(config: ServeConfig): Promise<number> {
   const signal = await stopped
   logger.info({ signal }, 'shutting down: finishing in-flight responses')
   await shutdown(server, config.shutdownTimeoutMs)
+  await store.close()
   logger.flush()
   return 0
 }

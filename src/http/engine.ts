@@ -1,14 +1,21 @@
 /**
  * The engine: one function from a request to a reply, shared by every adapter. It resolves the
  * target, refuses what must not be served, finds the resource in the store and hands the
- * decision to the module for the method (read.ts for GET and HEAD).
+ * decision to the module for the method (read.ts for GET and HEAD, write.ts for PUT and
+ * DELETE when writes are enabled).
  */
 
 import { DEFAULT_RANGE_LIMITS, type RangeLimits } from '../core/byte-ranges.js'
-import { type ResourcePath, type Store, StoreUnavailableError } from '../store/store.js'
+import {
+  isWritableStore,
+  type ResourcePath,
+  type Store,
+  StoreUnavailableError,
+} from '../store/store.js'
 import { replyWithFile } from './read.js'
 import { type Reply, textReply } from './reply.js'
 import { formatPath, parseTarget } from './target.js'
+import { replyToWrite, WRITABLE_FILE_METHODS, type WriteOptions } from './write.js'
 
 /** What adapters pass in: the request line and header fields (names in lower case). */
 export interface EngineRequest {
@@ -21,6 +28,8 @@ export interface EngineRequest {
    * path, a Fastify prefix), so redirects can point back through it. Default ''.
    */
   readonly base?: string
+  /** The request content, for PUT (node:http's IncomingMessage is one). Absent means empty. */
+  readonly body?: AsyncIterable<Uint8Array> | undefined
 }
 
 export interface EngineOptions {
@@ -32,6 +41,8 @@ export interface EngineOptions {
   /** The file served for a directory path ending in `/`. Default `index.html`. */
   readonly index?: string
   readonly rangeLimits?: RangeLimits
+  /** Accept PUT and DELETE (the store must implement them). Default: read-only. */
+  readonly writes?: WriteOptions
 }
 
 export type Engine = (request: EngineRequest) => Promise<Reply>
@@ -47,7 +58,11 @@ export function createEngine(options: EngineOptions): Engine {
     cacheControl: options.cacheControl ?? DEFAULT_CACHE_CONTROL,
     rangeLimits: options.rangeLimits ?? DEFAULT_RANGE_LIMITS,
   }
-  const allow = READ_METHODS
+  const writes = options.writes
+  if (writes !== undefined && !isWritableStore(store)) {
+    throw new TypeError('writes are enabled but the store does not implement put and delete')
+  }
+  const allow = writes === undefined ? READ_METHODS : WRITABLE_FILE_METHODS
 
   return async function handle(request: EngineRequest): Promise<Reply> {
     const target = parseTarget(request.url)
@@ -55,7 +70,8 @@ export function createEngine(options: EngineOptions): Engine {
     const method = request.method
     if (method === 'OPTIONS') return optionsReply(allow)
     if (target.kind === 'asterisk') return textReply(400, 'Bad Request: * is only for OPTIONS')
-    if (method !== 'GET' && method !== 'HEAD') {
+    const write = writes !== undefined && (method === 'PUT' || method === 'DELETE')
+    if (method !== 'GET' && method !== 'HEAD' && !write) {
       const reply = textReply(405, 'Method Not Allowed', { Allow: allow })
       reply.fallthrough = true
       return reply
@@ -63,6 +79,9 @@ export function createEngine(options: EngineOptions): Engine {
     if (!dotfiles && isHidden(target.segments)) return notFound()
 
     try {
+      if (write && isWritableStore(store)) {
+        return await replyToWrite(request, target.segments, target.trailingSlash, store, writes)
+      }
       let lookup = await store.open(target.segments)
       if (lookup.kind === 'file' && target.trailingSlash) {
         lookup.file.close()

@@ -20,8 +20,13 @@ export function createNodeHandler(engine: Engine, logger: Logger = silentLogger(
     const started = performance.now()
     const id = (++requestCounter).toString(36)
     const method = req.method ?? 'GET'
-    engine(req as { method: string; url: string; headers: IncomingMessage['headers'] }).then(
+    const request = { method, url: req.url ?? '/', headers: req.headers, body: contentOf(req, res) }
+    engine(request).then(
       (reply) => {
+        // A reply decided without reading all of the content (413, 412, 409...) ends the
+        // connection: the unread bytes cannot be told apart from a next request, and a client
+        // waiting for 100 Continue will not send them (RFC 9110 section 10.1.1).
+        if (hasContent(req) && !req.readableEnded) res.setHeader('Connection', 'close')
         writeReply(reply, method, res, (error) =>
           logRequest(logger, id, req, reply, started, error),
         )
@@ -37,6 +42,30 @@ export function createNodeHandler(engine: Engine, logger: Logger = silentLogger(
       },
     )
   }
+}
+
+/**
+ * The request content as the engine reads it. Stopping early leaves the stream undestroyed, so
+ * the response can still be written on the connection. A client that sent
+ * `Expect: 100-continue` gets its 100 (Continue) only when the content is actually wanted, so
+ * a request refused on its header fields alone never has to send its body.
+ */
+function contentOf(req: IncomingMessage, res: ServerResponse): AsyncIterable<Uint8Array> {
+  let continued = false
+  return {
+    [Symbol.asyncIterator]() {
+      if (!continued && /100-continue/i.test(req.headers.expect ?? '') && !res.headersSent) {
+        continued = true
+        res.writeContinue()
+      }
+      return req.iterator({ destroyOnReturn: false })
+    },
+  }
+}
+
+function hasContent(req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
 function logRequest(
@@ -84,6 +113,8 @@ export function createHttpServer(handler: NodeHandler, limits: ServerLimits = {}
     },
     handler,
   )
+  // Decide on 100 (Continue) in the handler (see contentOf) rather than always sending it.
+  server.on('checkContinue', handler)
   return server
 }
 
