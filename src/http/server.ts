@@ -20,13 +20,10 @@ export function createNodeHandler(engine: Engine, logger: Logger = silentLogger(
     const started = performance.now()
     const id = (++requestCounter).toString(36)
     const method = req.method ?? 'GET'
-    const request = { method, url: req.url ?? '/', headers: req.headers, body: contentOf(req, res) }
-    engine(request).then(
+    const body = new NodeRequestContent(req, res)
+    engine({ method, url: req.url ?? '/', headers: req.headers, body }).then(
       (reply) => {
-        // A reply decided without reading all of the content (413, 412, 409...) ends the
-        // connection: the unread bytes cannot be told apart from a next request, and a client
-        // waiting for 100 Continue will not send them (RFC 9110 section 10.1.1).
-        if (hasContent(req) && !req.readableEnded) res.setHeader('Connection', 'close')
+        if (body.mustClose()) res.setHeader('Connection', 'close')
         writeReply(reply, method, res, (error) =>
           logRequest(logger, id, req, reply, started, error),
         )
@@ -44,28 +41,53 @@ export function createNodeHandler(engine: Engine, logger: Logger = silentLogger(
   }
 }
 
-/**
- * The request content as the engine reads it. Stopping early leaves the stream undestroyed, so
- * the response can still be written on the connection. A client that sent
- * `Expect: 100-continue` gets its 100 (Continue) only when the content is actually wanted, so
- * a request refused on its header fields alone never has to send its body.
- */
-function contentOf(req: IncomingMessage, res: ServerResponse): AsyncIterable<Uint8Array> {
-  let continued = false
-  return {
-    [Symbol.asyncIterator]() {
-      if (!continued && /100-continue/i.test(req.headers.expect ?? '') && !res.headersSent) {
-        continued = true
-        res.writeContinue()
-      }
-      return req.iterator({ destroyOnReturn: false })
-    },
-  }
-}
+/** Unread content up to this size is read and dropped after the reply, keeping the connection. */
+const DRAIN_LIMIT = 1024 * 1024
 
-function hasContent(req: IncomingMessage): boolean {
-  const length = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+/**
+ * The request content as the engine reads it, and what to do with the part it did not read.
+ * Stopping early leaves the stream undestroyed, so the response can still be written. A client
+ * that sent `Expect: 100-continue` gets its 100 (Continue) only when the content is actually
+ * wanted, so a request refused on its header fields alone never has to send its body.
+ */
+class NodeRequestContent implements AsyncIterable<Uint8Array> {
+  #started = false
+  #continued = false
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    this.#started = true
+    if (!this.#continued && this.#expectsContinue() && !this.res.headersSent) {
+      this.#continued = true
+      this.res.writeContinue()
+    }
+    return this.req.iterator({ destroyOnReturn: false })
+  }
+
+  /**
+   * Whether the connection must end after a reply that left content unread (413, 412, 409...).
+   * The unread bytes would be taken for the next request; node:http reads and drops them when
+   * nobody started reading, which is cheap for a small body. A large or unbounded one, a body
+   * read halfway, or one the client holds back until 100 (Continue) (RFC 9110 section
+   * 10.1.1) ends the connection instead.
+   */
+  mustClose(): boolean {
+    const req = this.req
+    if (req.readableEnded) return false
+    const length = req.headers['content-length']
+    const chunked = req.headers['transfer-encoding'] !== undefined
+    if (!chunked && (length === undefined || length === '0')) return false
+    if (this.#started || chunked || (this.#expectsContinue() && !this.#continued)) return true
+    return Number(length) > DRAIN_LIMIT
+  }
+
+  #expectsContinue(): boolean {
+    return /100-continue/i.test(this.req.headers.expect ?? '')
+  }
 }
 
 function logRequest(
@@ -113,7 +135,7 @@ export function createHttpServer(handler: NodeHandler, limits: ServerLimits = {}
     },
     handler,
   )
-  // Decide on 100 (Continue) in the handler (see contentOf) rather than always sending it.
+  // Decide on 100 (Continue) in the handler (see NodeRequestContent) rather than always sending it.
   server.on('checkContinue', handler)
   return server
 }
