@@ -26,10 +26,16 @@ export function parseFlags<T extends Options>(args: string[], options: T): Parse
   }
 }
 
-/** parseArgs's messages carry hints for scripts using `--`; keep the first sentence. */
+/** parseArgs's messages carry hints over several lines; keep the first sentence. */
 function rephrase(message: string): string {
-  const first = message.split('. ')[0] ?? message
-  return first.replace(/^Unknown option '([^']+)'.*/, "unknown option '$1'").replace(/\.$/, '')
+  const first = (message.split('\n')[0] ?? message).split('. ')[0] ?? message
+  return first
+    .replace(/^Unknown option '([^']+)'.*/, "unknown option '$1'")
+    .replace(
+      /^Option '([^']+)' argument is ambiguous.*/,
+      "$1 expects a value (one starting with '-' is written $1=VALUE)",
+    )
+    .replace(/\.$/, '')
 }
 
 export function parseInteger(flag: string, value: string, min: number, max: number): number {
