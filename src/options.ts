@@ -5,8 +5,9 @@
 
 import { DEFAULT_RANGE_LIMITS } from './core/byte-ranges.js'
 import { createEngine, DEFAULT_CACHE_CONTROL, type Engine } from './http/engine.js'
+import { DEFAULT_MAX_BODY_BYTES } from './http/write.js'
 import { createFsStore } from './store/fs-store.js'
-import type { Store } from './store/store.js'
+import { isWritableStore, type Store } from './store/store.js'
 
 export interface SluiceOptions {
   /** The directory to serve (or give `store`). */
@@ -21,6 +22,16 @@ export interface SluiceOptions {
   readonly index?: string
   /** Ranges honoured in one Range field; more and it is ignored. Default 64. */
   readonly maxRanges?: number
+  /**
+   * Accept PUT and DELETE, each applied atomically and only if its preconditions hold (the
+   * store must implement writes; the filesystem store does). Default false: read-only. Call
+   * `sweepStagedFiles(root)` once at start-up to remove what writers that crashed left behind.
+   */
+  readonly writable?: boolean
+  /** With `writable`: writes to an existing file need If-Match or If-Unmodified-Since (428). */
+  readonly requirePreconditions?: boolean
+  /** With `writable`: the largest PUT content accepted, in bytes (413). Default 100 MiB. */
+  readonly maxBodyBytes?: number
 }
 
 /** Options of the middleware adapters (Express, Fastify): sluice's, plus what to do on no match. */
@@ -38,6 +49,14 @@ export function buildMiddlewareEngine(options: MiddlewareOptions): {
   fallthrough: boolean
 } {
   const { fallthrough = true, ...rest } = options ?? {}
+  // Express and Fastify may have read the request content with their own body parsers before
+  // sluice sees it; writes are offered through the node:http handler, the Fetch API handler
+  // and the CLI, where the content is known to be unread.
+  if (rest.writable === true) {
+    throw new TypeError(
+      "sluice: option 'writable' is not supported by the Express and Fastify adapters; use createHandler or createFetchHandler",
+    )
+  }
   if (typeof fallthrough !== 'boolean') {
     throw new TypeError(
       `sluice: option 'fallthrough' must be a boolean, got ${JSON.stringify(fallthrough)}`,
@@ -46,7 +65,17 @@ export function buildMiddlewareEngine(options: MiddlewareOptions): {
   return { engine: buildEngine(rest), fallthrough }
 }
 
-const KNOWN = new Set(['root', 'store', 'cacheControl', 'dotfiles', 'index', 'maxRanges'])
+const KNOWN = new Set([
+  'root',
+  'store',
+  'cacheControl',
+  'dotfiles',
+  'index',
+  'maxRanges',
+  'writable',
+  'requirePreconditions',
+  'maxBodyBytes',
+])
 
 /** Validates `options` and builds the engine they describe. */
 export function buildEngine(options: SluiceOptions): Engine {
@@ -57,7 +86,22 @@ export function buildEngine(options: SluiceOptions): Engine {
     if (!KNOWN.has(key)) throw new TypeError(`sluice: unknown option '${key}'`)
   }
   const store = options.store ?? storeFor(options.root)
+  const writable = optional(options, 'writable', isBoolean, 'a boolean', false)
+  if (writable && !isWritableStore(store)) {
+    throw new TypeError("sluice: option 'writable' needs a store that implements put and delete")
+  }
+  const writes = {
+    requirePreconditions: optional(options, 'requirePreconditions', isBoolean, 'a boolean', false),
+    maxBodyBytes: optional(
+      options,
+      'maxBodyBytes',
+      isByteCount,
+      'a whole number of bytes',
+      DEFAULT_MAX_BODY_BYTES,
+    ),
+  }
   return createEngine({
+    ...(writable ? { writes } : {}),
     store,
     cacheControl: optional(
       options,
@@ -126,6 +170,10 @@ function isFileName(value: unknown): value is string {
     value !== '.' &&
     value !== '..'
   )
+}
+
+function isByteCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 }
 
 function isRangeCount(value: unknown): value is number {

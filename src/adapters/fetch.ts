@@ -57,7 +57,9 @@ export function toEngineRequest(request: Request, prefix = ''): EngineRequest | 
   request.headers.forEach((value, name) => {
     headers[name] = value
   })
-  return { method: request.method, url: path + url.search, headers, base: prefix }
+  // A web ReadableStream is async-iterable in Node.js 20, so PUT content reaches the store.
+  const body = (request.body ?? undefined) as AsyncIterable<Uint8Array> | undefined
+  return { method: request.method, url: path + url.search, headers, base: prefix, body }
 }
 
 /**

@@ -210,7 +210,6 @@ export async function serve(config: ServeConfig): Promise<number> {
   const signal = await stopped
   logger.info({ signal }, 'shutting down: finishing in-flight responses')
   await shutdown(server, config.shutdownTimeoutMs)
-  await store.close()
   logger.flush()
   return 0
 }

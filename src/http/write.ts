@@ -73,6 +73,10 @@ export async function replyToWrite(
     })
   }
   const length = contentLength(headers)
+  // An adapter that cannot hand over the content must never turn a PUT into an empty file.
+  if (request.body === undefined && length !== 0) {
+    return textReply(501, 'Not Implemented: this server cannot read request content')
+  }
   if (length !== undefined && length > options.maxBodyBytes) {
     return tooLarge(options.maxBodyBytes)
   }

@@ -50,14 +50,13 @@ export interface FsStoreOptions {
 export class FsStore implements WritableStore {
   readonly root: string
   readonly tags = new ContentTagCache()
-  readonly #locks: ResourceLocks
   readonly #writer: FsWriter
 
   /** `root` must already be a real path (see `openFsStore`). */
   constructor(root: string) {
     this.root = root
-    this.#locks = new ResourceLocks({ directory: join(root, LOCK_DIRECTORY) })
-    this.#writer = new FsWriter({ root, tags: this.tags, locks: this.#locks })
+    const locks = new ResourceLocks({ directory: join(root, LOCK_DIRECTORY) })
+    this.#writer = new FsWriter({ root, tags: this.tags, locks })
   }
 
   async open(path: ResourcePath): Promise<Lookup> {
@@ -78,11 +77,6 @@ export class FsStore implements WritableStore {
 
   delete(path: ResourcePath, condition: WriteCondition): Promise<WriteResult> {
     return this.#writer.delete(path, condition)
-  }
-
-  /** Closes the lock files. */
-  async close(): Promise<void> {
-    await this.#locks.close()
   }
 
   /** The absolute filesystem path for a resource path (not checked for symbolic links). */

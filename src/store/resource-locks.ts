@@ -17,7 +17,6 @@
  */
 
 import { createHash } from 'node:crypto'
-import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -42,8 +41,6 @@ export class ResourceLocks {
   readonly #timeoutMs: number
   /** The tail of each stripe's in-process queue. */
   readonly #queues = new Map<number, Promise<void>>()
-  /** One open lock file per stripe, kept open while the store lives. */
-  readonly #files = new Map<number, Promise<FileHandle>>()
   #directoryReady: Promise<unknown> | undefined
 
   constructor(options: ResourceLocksOptions) {
@@ -67,12 +64,24 @@ export class ResourceLocks {
     this.#queues.set(stripe, tail)
     await previous
     try {
-      const file = await this.#fileFor(stripe)
-      await this.#acquire(file.fd)
+      // Opened for each acquisition and closed after it, so a store needs no closing and holds
+      // no descriptors while idle. An exclusive lock needs a descriptor open for writing;
+      // nothing is ever written.
+      this.#directoryReady ??= mkdir(this.#directory, { recursive: true }).catch((error) => {
+        this.#directoryReady = undefined
+        throw error
+      })
+      await this.#directoryReady
+      const file = await open(join(this.#directory, stripe.toString(16).padStart(2, '0')), 'a')
       try {
-        return await action()
+        await this.#acquire(file.fd)
+        try {
+          return await action()
+        } finally {
+          unlock(file.fd)
+        }
       } finally {
-        unlock(file.fd)
+        await file.close()
       }
     } finally {
       release()
@@ -80,31 +89,8 @@ export class ResourceLocks {
     }
   }
 
-  /** Closes the lock files (any lock still held is released with them). */
-  async close(): Promise<void> {
-    const files = [...this.#files.values()]
-    this.#files.clear()
-    for (const file of files) await (await file.catch(() => undefined))?.close()
-  }
-
   #stripeOf(key: string): number {
     return createHash('sha256').update(key).digest().readUInt32BE(0) % this.#stripes
-  }
-
-  #fileFor(stripe: number): Promise<FileHandle> {
-    let file = this.#files.get(stripe)
-    if (file === undefined) {
-      this.#directoryReady ??= mkdir(this.#directory, { recursive: true })
-      const name = stripe.toString(16).padStart(2, '0')
-      // An exclusive lock needs a descriptor open for writing; nothing is ever written.
-      file = this.#directoryReady.then(() => open(join(this.#directory, name), 'a'))
-      file.catch(() => {
-        this.#files.delete(stripe)
-        this.#directoryReady = undefined
-      })
-      this.#files.set(stripe, file)
-    }
-    return file
   }
 
   /** Polls for the cross-process lock: 1 ms, doubling to 32 ms, with jitter. */

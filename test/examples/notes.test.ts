@@ -14,7 +14,6 @@ import { cp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { DEFAULT_MAX_BODY_BYTES } from '../../src/http/write.js'
 import { PROJECT_ROOT, startServer, tempRoot } from '../support/server.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -30,70 +29,72 @@ const ARGS = [
   '--disable-quic',
 ]
 
-test('notes: the second of two concurrent saves shows the conflict, and nothing is lost', {
-  timeout: 60_000,
-}, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is not installed (apt-get install chromium)`)
-    return
-  }
-  const { dir, cleanup } = await tempRoot()
-  await cp(join(PROJECT_ROOT, 'examples', 'notes'), dir, { recursive: true })
-  const server = await startServer(dir, {
-    writes: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, requirePreconditions: true },
-  })
-  let browser: Browser | undefined
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
-    const alice = await openNote(browser, `${server.url}/?note=welcome`)
-    const bob = await openNote(browser, `${server.url}/?note=welcome`)
+test(
+  'notes: the second of two concurrent saves shows the conflict, and nothing is lost',
+  {
+    timeout: 60_000,
+  },
+  async (t) => {
+    if (!existsSync(CHROMIUM)) {
+      t.skip(`${CHROMIUM} is not installed (apt-get install chromium)`)
+      return
+    }
+    const { dir, cleanup } = await tempRoot()
+    await cp(join(PROJECT_ROOT, 'examples', 'notes'), dir, { recursive: true })
+    const server = await startServer(dir, { writable: true, requirePreconditions: true })
+    let browser: Browser | undefined
+    try {
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+      const alice = await openNote(browser, `${server.url}/?note=welcome`)
+      const bob = await openNote(browser, `${server.url}/?note=welcome`)
 
-    await alice.fill('#editor', 'Alice was here.\n')
-    await alice.click('#save')
-    await expectStatus(alice, 'Saved')
-    assert.equal(await readFile(join(dir, 'notes', 'welcome.txt'), 'utf8'), 'Alice was here.\n')
+      await alice.fill('#editor', 'Alice was here.\n')
+      await alice.click('#save')
+      await expectStatus(alice, 'Saved')
+      assert.equal(await readFile(join(dir, 'notes', 'welcome.txt'), 'utf8'), 'Alice was here.\n')
 
-    await bob.fill('#editor', 'Bob was here.\n')
-    await bob.click('#save')
-    await expectStatus(bob, 'Not saved: someone saved a newer version')
-    assert.equal(await bob.isVisible('#conflict'), true)
-    assert.equal(await bob.inputValue('#theirs'), 'Alice was here.\n')
-    assert.equal(await bob.inputValue('#mine'), 'Bob was here.\n')
-    // Bob's save changed nothing: Alice's text is what the server has.
-    assert.equal(await readFile(join(dir, 'notes', 'welcome.txt'), 'utf8'), 'Alice was here.\n')
+      await bob.fill('#editor', 'Bob was here.\n')
+      await bob.click('#save')
+      await expectStatus(bob, 'Not saved: someone saved a newer version')
+      assert.equal(await bob.isVisible('#conflict'), true)
+      assert.equal(await bob.inputValue('#theirs'), 'Alice was here.\n')
+      assert.equal(await bob.inputValue('#mine'), 'Bob was here.\n')
+      // Bob's save changed nothing: Alice's text is what the server has.
+      assert.equal(await readFile(join(dir, 'notes', 'welcome.txt'), 'utf8'), 'Alice was here.\n')
 
-    // Bob merges by hand and saves knowingly, against the version he has now seen.
-    await bob.fill('#mine', 'Alice was here.\nBob was here.\n')
-    await bob.click('#keep-mine')
-    await expectStatus(bob, 'Saved')
-    assert.equal(
-      await readFile(join(dir, 'notes', 'welcome.txt'), 'utf8'),
-      'Alice was here.\nBob was here.\n',
-    )
+      // Bob merges by hand and saves knowingly, against the version he has now seen.
+      await bob.fill('#mine', 'Alice was here.\nBob was here.\n')
+      await bob.click('#keep-mine')
+      await expectStatus(bob, 'Saved')
+      assert.equal(
+        await readFile(join(dir, 'notes', 'welcome.txt'), 'utf8'),
+        'Alice was here.\nBob was here.\n',
+      )
 
-    // Alice's next save, based on her old version, is refused in turn.
-    await alice.fill('#editor', 'Alice again.\n')
-    await alice.click('#save')
-    await expectStatus(alice, 'Not saved: someone saved a newer version')
-    assert.equal(await alice.inputValue('#theirs'), 'Alice was here.\nBob was here.\n')
+      // Alice's next save, based on her old version, is refused in turn.
+      await alice.fill('#editor', 'Alice again.\n')
+      await alice.click('#save')
+      await expectStatus(alice, 'Not saved: someone saved a newer version')
+      assert.equal(await alice.inputValue('#theirs'), 'Alice was here.\nBob was here.\n')
 
-    // A new note is created with If-None-Match: *, and the first creator wins.
-    const carol = await openNote(browser, `${server.url}/?note=fresh`)
-    const dave = await openNote(browser, `${server.url}/?note=fresh`)
-    await carol.fill('#editor', 'Carol first.\n')
-    await carol.click('#save')
-    await expectStatus(carol, 'Saved')
-    await dave.fill('#editor', 'Dave first.\n')
-    await dave.click('#save')
-    await expectStatus(dave, 'Not saved: someone saved a newer version')
-    assert.equal(await dave.inputValue('#theirs'), 'Carol first.\n')
-    assert.equal(await readFile(join(dir, 'notes', 'fresh.txt'), 'utf8'), 'Carol first.\n')
-  } finally {
-    await browser?.close()
-    await server.close()
-    await cleanup()
-  }
-})
+      // A new note is created with If-None-Match: *, and the first creator wins.
+      const carol = await openNote(browser, `${server.url}/?note=fresh`)
+      const dave = await openNote(browser, `${server.url}/?note=fresh`)
+      await carol.fill('#editor', 'Carol first.\n')
+      await carol.click('#save')
+      await expectStatus(carol, 'Saved')
+      await dave.fill('#editor', 'Dave first.\n')
+      await dave.click('#save')
+      await expectStatus(dave, 'Not saved: someone saved a newer version')
+      assert.equal(await dave.inputValue('#theirs'), 'Carol first.\n')
+      assert.equal(await readFile(join(dir, 'notes', 'fresh.txt'), 'utf8'), 'Carol first.\n')
+    } finally {
+      await browser?.close()
+      await server.close()
+      await cleanup()
+    }
+  },
+)
 
 /** A new page (its own browser context, like another user) with the note loaded. */
 async function openNote(browser: Browser, url: string): Promise<Page> {

@@ -13,7 +13,6 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { DEFAULT_MAX_BODY_BYTES } from '../../src/http/write.js'
 import { type CliProcess, runCli, startServer, tempRoot } from '../support/server.js'
 import { send } from '../support/writes.js'
 
@@ -77,9 +76,7 @@ describe('lost update: 32 read-modify-write clients with If-Match', () => {
 
   test('against one process, the counter equals the number of successful PUTs', async (t) => {
     await writeFile(join(root, 'counter.txt'), '0')
-    const server = await startServer(root, {
-      writes: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, requirePreconditions: false },
-    })
+    const server = await startServer(root, { writable: true })
     try {
       await runCounter([server.url], join(root, 'counter.txt'), (m) => t.diagnostic(m))
     } finally {

@@ -11,7 +11,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { DEFAULT_MAX_BODY_BYTES } from '../../src/http/write.js'
 import { startServer } from '../support/server.js'
 import { expectedTag, noStagedFiles, send } from '../support/writes.js'
 
@@ -29,9 +28,7 @@ test('a PUT that fills the disk: 507, old content intact, no staged file, and wr
   try {
     const old = Buffer.alloc(200 * 1024, 0x6f)
     await writeFile(join(mountPoint, 'doc.bin'), old)
-    const server = await startServer(mountPoint, {
-      writes: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, requirePreconditions: false },
-    })
+    const server = await startServer(mountPoint, { writable: true })
     try {
       const tooBig = Buffer.alloc(2 * 1024 * 1024, 0x6e)
       const full = await send('PUT', `${server.url}/doc.bin`, tooBig, {

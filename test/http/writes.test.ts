@@ -7,11 +7,8 @@ import assert from 'node:assert/strict'
 import { chmod, mkdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { DEFAULT_MAX_BODY_BYTES } from '../../src/http/write.js'
-import { createLogger } from '../../src/log.js'
 import {
   parseRawResponse,
   type RunningServer,
@@ -22,27 +19,19 @@ import {
 } from '../support/server.js'
 import { expectedTag, noStagedFiles, send, stagedFiles } from '../support/writes.js'
 
-const WRITES = { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, requirePreconditions: false }
+const WRITES = { writable: true }
 
 describe('writes with --writable', () => {
   let server: RunningServer
   let root: string
   let cleanup: () => Promise<void>
-  const logLines: string[] = []
   const url = (path: string) => server.url + path
 
   before(async () => {
     const made = await tempRoot()
     root = made.dir
     cleanup = made.cleanup
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(...String(chunk).split('\n').filter(Boolean))
-        done()
-      },
-    })
-    const logger = createLogger({ format: 'json', destination })
-    server = await startServer(root, { writes: { ...WRITES, maxBodyBytes: 1_000_000 } }, logger)
+    server = await startServer(root, { ...WRITES, maxBodyBytes: 1_000_000 })
   })
   after(async () => {
     await server.close()
@@ -384,9 +373,7 @@ describe('writes with --writable', () => {
     await send('PUT', url('/logged.txt'), 'v2', { 'If-Match': expectedTag('v1') })
     await send('PUT', url('/logged.txt'), 'v3', { 'If-Match': expectedTag('v1') })
     await sleep(50)
-    const entries = logLines
-      .map((line) => JSON.parse(line) as { path?: string; status?: number; precondition?: string })
-      .filter((entry) => entry.path === '/logged.txt')
+    const entries = server.log.filter((entry) => entry.path === '/logged.txt')
     assert.deepEqual(
       entries.map((entry) => [entry.status, entry.precondition]),
       [
@@ -407,7 +394,7 @@ describe('writes with --require-preconditions (RFC 6585 section 3)', () => {
     const made = await tempRoot()
     root = made.dir
     cleanup = made.cleanup
-    server = await startServer(root, { writes: { ...WRITES, requirePreconditions: true } })
+    server = await startServer(root, { ...WRITES, requirePreconditions: true })
   })
   after(async () => {
     await server.close()
@@ -466,7 +453,7 @@ describe('without --writable', () => {
 describe('with --writable and --dotfiles', () => {
   test('sluice names stay hidden: not served and not written (403)', async () => {
     const { dir, cleanup } = await tempRoot()
-    const server = await startServer(dir, { dotfiles: true, writes: WRITES })
+    const server = await startServer(dir, { dotfiles: true, ...WRITES })
     try {
       assert.equal((await send('PUT', `${server.url}/.hidden`, 'x')).status, 201)
       assert.equal((await send('PUT', `${server.url}/.sluice-tmp-x`, 'x')).status, 403)
