@@ -22,6 +22,7 @@ export * from './core/entity-tag.js'
 export * from './core/http-date.js'
 export * from './core/multipart.js'
 export * from './core/preconditions.js'
+export * from './core/write-preconditions.js'
 export { type CorsLayerOptions, type CorsRoute, withCors } from './http/cors.js'
 export { createEngine, type Engine, type EngineOptions, type EngineRequest } from './http/engine.js'
 export type { Reply, ReplyBody, ReplyHeaders, ReplyNotes } from './http/reply.js'
@@ -31,6 +32,20 @@ export {
   replyWithRepresentation,
 } from './http/representation.js'
 export { createNodeHandler } from './http/server.js'
+export { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from './http/write.js'
 export type { MiddlewareOptions, SluiceOptions } from './options.js'
 export { FsStore, openFsStore } from './store/fs-store.js'
-export type { Lookup, OpenedFile, Representation, ResourcePath, Store } from './store/store.js'
+export { sweepStagedFiles } from './store/staged-files.js'
+export {
+  isWritableStore,
+  type Lookup,
+  type OpenedFile,
+  type Representation,
+  type ResourcePath,
+  type Store,
+  type StoredVersion,
+  type WritableStore,
+  type WriteBody,
+  type WriteCondition,
+  type WriteResult,
+} from './store/store.js'

@@ -15,24 +15,12 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createEngine, type Engine } from '../../src/http/engine.js'
 import { openFsStore } from '../../src/store/fs-store.js'
+import { CHROMIUM, launchChromium } from '../support/browser.js'
 import { type CorsTestServer, startCorsServer } from '../support/cors-server.js'
 import { tempRoot } from '../support/server.js'
-
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--host-resolver-rules=MAP *.test 127.0.0.1',
-]
 
 let browser: Browser
 let context: BrowserContext
@@ -131,7 +119,7 @@ before(async () => {
     },
   })
   apiBase = `http://api.app.test:${api.port}`
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 })
+  browser = await launchChromium(['--host-resolver-rules=MAP *.test 127.0.0.1'])
   context = await browser.newContext()
 })
 

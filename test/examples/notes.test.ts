@@ -5,7 +5,7 @@
  * Nothing is lost: the second user's text is still on their screen, and saving it over the
  * newer version is a deliberate second step.
  *
- * Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); skipped without it.
+ * Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it).
  */
 
 import assert from 'node:assert/strict'
@@ -13,21 +13,12 @@ import { existsSync } from 'node:fs'
 import { cp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { CHROMIUM, launchChromium } from '../support/browser.js'
 import { PROJECT_ROOT, startServer, tempRoot } from '../support/server.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 /** The page's status line, as an expression evaluated in the page (tests compile without DOM types). */
 const STATUS = "document.querySelector('#status')?.value"
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-]
 
 test(
   'notes: the second of two concurrent saves shows the conflict, and nothing is lost',
@@ -44,7 +35,7 @@ test(
     const server = await startServer(dir, { writable: true, requirePreconditions: true })
     let browser: Browser | undefined
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+      browser = await launchChromium()
       const alice = await openNote(browser, `${server.url}/?note=welcome`)
       const bob = await openNote(browser, `${server.url}/?note=welcome`)
 

@@ -9,6 +9,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { SluiceOptions } from '../../src/options.js'
 import {
   parseRawResponse,
   type RunningServer,
@@ -21,22 +22,34 @@ import { expectedTag, noStagedFiles, send, stagedFiles } from '../support/writes
 
 const WRITES = { writable: true }
 
-describe('writes with --writable', () => {
-  let server: RunningServer
-  let root: string
-  let cleanup: () => Promise<void>
-  const url = (path: string) => server.url + path
-
+/**
+ * A server over a fresh root for the tests of one describe block (started before them, closed
+ * after). `server` and `root` are read once the tests run.
+ */
+function serverForBlock(options: Omit<SluiceOptions, 'root' | 'store'>) {
+  const state = {} as { server: RunningServer; root: string; cleanup: () => Promise<void> }
   before(async () => {
     const made = await tempRoot()
-    root = made.dir
-    cleanup = made.cleanup
-    server = await startServer(root, { ...WRITES, maxBodyBytes: 1_000_000 })
+    state.root = made.dir
+    state.cleanup = made.cleanup
+    state.server = await startServer(made.dir, options)
   })
   after(async () => {
-    await server.close()
-    await cleanup()
+    await state.server.close()
+    await state.cleanup()
   })
+  return state
+}
+
+describe('writes with --writable', () => {
+  const block = serverForBlock({ ...WRITES, maxBodyBytes: 1_000_000 })
+  let server: RunningServer
+  let root: string
+  before(() => {
+    server = block.server
+    root = block.root
+  })
+  const url = (path: string) => server.url + path
 
   test('PUT creates a file: 201 with Location, a strong ETag of its bytes and Last-Modified (9.3.4, 15.3.2)', async () => {
     const res = await send('PUT', url('/fresh.txt'), 'first version\n')
@@ -385,21 +398,14 @@ describe('writes with --writable', () => {
 })
 
 describe('writes with --require-preconditions (RFC 6585 section 3)', () => {
+  const block = serverForBlock({ ...WRITES, requirePreconditions: true })
   let server: RunningServer
   let root: string
-  let cleanup: () => Promise<void>
+  before(() => {
+    server = block.server
+    root = block.root
+  })
   const url = (path: string) => server.url + path
-
-  before(async () => {
-    const made = await tempRoot()
-    root = made.dir
-    cleanup = made.cleanup
-    server = await startServer(root, { ...WRITES, requirePreconditions: true })
-  })
-  after(async () => {
-    await server.close()
-    await cleanup()
-  })
 
   test('PUT or DELETE of an existing file without If-Match: 428 naming the header, nothing changed', async () => {
     await writeFile(join(root, 'doc.txt'), 'v1')
@@ -473,3 +479,37 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise
     await sleep(10)
   }
 }
+
+describe('writes through the library adapters', () => {
+  test('the Fetch API handler streams PUT content to the store and answers as node:http does', async () => {
+    const { dir, cleanup } = await tempRoot()
+    const server = await startServer(dir, WRITES, 'fetch')
+    try {
+      const body = Buffer.alloc(300_000, 0x7a)
+      const created = await send('PUT', `${server.url}/via-fetch.bin`, body)
+      assert.equal(created.status, 201)
+      assert.equal(created.headers.get('etag'), expectedTag(body))
+      assert.ok((await readFile(join(dir, 'via-fetch.bin'))).equals(body))
+      const stale = await send('PUT', `${server.url}/via-fetch.bin`, 'x', { 'If-Match': '"old"' })
+      assert.equal(stale.status, 412)
+      const gone = await send('DELETE', `${server.url}/via-fetch.bin`, undefined, {
+        'If-Match': expectedTag(body),
+      })
+      assert.equal(gone.status, 204)
+    } finally {
+      await server.close()
+      await cleanup()
+    }
+  })
+
+  test('Express and Fastify refuse writable: their body parsers may have read the content', async () => {
+    const { dir, cleanup } = await tempRoot()
+    try {
+      for (const adapter of ['express', 'fastify'] as const) {
+        await assert.rejects(startServer(dir, WRITES, adapter), /'writable' is not supported/)
+      }
+    } finally {
+      await cleanup()
+    }
+  })
+})
