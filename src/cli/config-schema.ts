@@ -55,7 +55,11 @@ export const configSchema = z
         .enum(['json', 'pretty'], { error: 'expected "json" or "pretty"' })
         .describe('access log format'),
       quiet: flag('no access log; warnings and errors only'),
-      // The write options (--writable, --max-body, --require-preconditions) join here.
+      writable: flag('accept PUT and DELETE'),
+      'require-preconditions': flag(
+        'with writable: PUT or DELETE of an existing file must send If-Match or If-Unmodified-Since',
+      ),
+      'max-body': integer(0, Number.MAX_SAFE_INTEGER, 'with writable: the largest PUT in bytes'),
       cors: corsSchema,
       paths: z
         .record(z.string(), z.strictObject({ cors: z.union([corsSchema, z.literal(false)]) }), {

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from '../http/write.js'
 import { createLogger, type LogFormat } from '../log.js'
 import { openFsStore } from '../store/fs-store.js'
 import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from './config.js'
+import type { FileConfig } from './config-schema.js'
 import { parseChoice, parseFieldValue, parseFlags, parseInteger, UsageError } from './usage.js'
 
 export const SERVE_HELP = `Usage: sluice serve <root> [options]
@@ -60,8 +61,8 @@ const FLAGS = {
   'cache-control': { type: 'string' },
   'max-ranges': { type: 'string' },
   dotfiles: { type: 'boolean' },
-  writable: { type: 'boolean', default: false },
-  'require-preconditions': { type: 'boolean', default: false },
+  writable: { type: 'boolean' },
+  'require-preconditions': { type: 'boolean' },
   'max-body': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'log-format': { type: 'string' },
@@ -139,7 +140,7 @@ export async function parseServeArgs(
         ? (file['max-ranges'] ?? DEFAULT_RANGE_LIMITS.maxRanges)
         : parseInteger('--max-ranges', values['max-ranges'], 1, 10_000),
     dotfiles: values.dotfiles ?? file.dotfiles ?? false,
-    writes: parseWriteFlags(values),
+    writes: parseWriteOptions(values, file),
     shutdownTimeoutMs:
       (values['shutdown-timeout'] === undefined
         ? (file['shutdown-timeout'] ?? 10)
@@ -155,26 +156,30 @@ export async function parseServeArgs(
   }
 }
 
-function parseWriteFlags(values: {
-  writable: boolean
-  'require-preconditions': boolean
-  'max-body'?: string | undefined
-}): WriteOptions | undefined {
-  const maxBody = values['max-body']
-  if (!values.writable) {
-    if (values['require-preconditions']) {
+/** The write options from the flags, or from the file where a flag is absent. */
+function parseWriteOptions(
+  values: {
+    writable?: boolean | undefined
+    'require-preconditions'?: boolean | undefined
+    'max-body'?: string | undefined
+  },
+  file: FileConfig,
+): WriteOptions | undefined {
+  const writable = values.writable ?? file.writable ?? false
+  const requirePreconditions =
+    values['require-preconditions'] ?? file['require-preconditions'] ?? false
+  const maxBody =
+    values['max-body'] === undefined
+      ? file['max-body']
+      : parseInteger('--max-body', values['max-body'], 0, Number.MAX_SAFE_INTEGER)
+  if (!writable) {
+    if (requirePreconditions) {
       throw new UsageError('--require-preconditions only applies with --writable')
     }
     if (maxBody !== undefined) throw new UsageError('--max-body only applies with --writable')
     return undefined
   }
-  return {
-    requirePreconditions: values['require-preconditions'],
-    maxBodyBytes:
-      maxBody === undefined
-        ? DEFAULT_MAX_BODY_BYTES
-        : parseInteger('--max-body', maxBody, 0, Number.MAX_SAFE_INTEGER),
-  }
+  return { requirePreconditions, maxBodyBytes: maxBody ?? DEFAULT_MAX_BODY_BYTES }
 }
 
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code. */

@@ -92,6 +92,22 @@ describe('the configuration file', () => {
     )
   })
 
+  test('holds the write options, and flags override them', async () => {
+    const fromFile = await withConfig({
+      writable: true,
+      'require-preconditions': true,
+      'max-body': 1024,
+    })
+    assert.deepEqual(fromFile.writes, { requirePreconditions: true, maxBodyBytes: 1024 })
+    const overridden = await withConfig({ writable: true, 'max-body': 1024 }, [
+      join(dir, 'site'),
+      '--max-body',
+      '2048',
+    ])
+    assert.deepEqual(overridden.writes, { requirePreconditions: false, maxBodyBytes: 2048 })
+    assert.equal((await withConfig({ dotfiles: true })).writes, undefined)
+  })
+
   test('flags override the file, key by key', async () => {
     const config = await withConfig(
       { port: 1234, cors: { origin: ['https://app.example'], methods: ['PUT'], 'max-age': 60 } },
@@ -194,6 +210,8 @@ describe('the configuration file', () => {
       { paths: { '/a': { cors: true } } },
       /: paths\.\/a\.cors: expected an object of CORS options or false$/,
     ],
+    ['max-body without writable', { 'max-body': 10 }, /--max-body only applies with --writable/],
+    ['a negative max-body', { writable: true, 'max-body': -1 }, /: max-body: expected an integer/],
     ['not JSON', '{ "port": 1, }', /: not valid JSON: /],
     ['not an object', '[]', /: \(top level\): expected a JSON object$/],
   ]
