@@ -37,7 +37,10 @@ export function markdownReport(run: BenchRun): string {
   const notes: string[] = [...info.notes]
   if (run.throughput.length > 0) {
     const shown = SERVER_ORDER.filter((n) => run.throughput.some((t) => t.servers[n]))
-    lines.push('**Throughput** (median of rounds; requests/s, or MiB/s of body for S4)', '')
+    lines.push(
+      '**Throughput** (median of rounds; requests/s, or MiB/s of body for S4; in parentheses the server process’s CPU use, 100% = the whole server core)',
+      '',
+    )
     lines.push(`| Scenario | conns | ${shown.join(' | ')} |`)
     lines.push(`|---|--:|${shown.map(() => '--:').join('|')}|`)
     for (const t of run.throughput) {
@@ -49,9 +52,10 @@ export function markdownReport(run: BenchRun): string {
           return name === 'sluice' ? 'not supported yet' : 'excluded'
         }
         for (const warning of outcome.warnings) notes.push(`${t.id} ${name}: ${warning}`)
-        return t.id.startsWith('S4')
+        const rate = t.id.startsWith('S4')
           ? `${(outcome.medianBytesPerSecond / 1048576).toFixed(0)} MiB/s`
           : formatRate(outcome.medianRequestsPerSecond)
+        return `${rate} (${(100 * outcome.medianServerCpuShare).toFixed(0)}%)`
       })
       lines.push(`| ${t.id} ${t.title} | ${t.connections} | ${cells.join(' | ')} |`)
     }
@@ -69,6 +73,20 @@ export function markdownReport(run: BenchRun): string {
         return ratio === undefined ? '—' : `${ratio.median.toFixed(2)}×`
       })
       lines.push(`| ${t.id} | ${cells.join(' | ')} | ${targetCell(t)} |`)
+    }
+    lines.push('')
+    lines.push(
+      '**sluice ÷ peer per CPU-second** (the same ratio of work done per CPU-second of the server process, all threads: it divides out the share of the core each server got on a busy machine, and counts work the server does off its event loop)',
+      '',
+    )
+    lines.push(`| Scenario | ${peers.map((p) => `vs ${p}`).join(' | ')} |`)
+    lines.push(`|---|${peers.map(() => '--:').join('|')}|`)
+    for (const t of run.throughput) {
+      const cells = peers.map((p) => {
+        const ratio = t.cpuRatios[p]
+        return ratio === undefined ? '—' : `${ratio.median.toFixed(2)}×`
+      })
+      lines.push(`| ${t.id} | ${cells.join(' | ')} |`)
     }
     lines.push('')
   }

@@ -19,13 +19,22 @@ export interface RunInfo {
   readonly notes: string[]
 }
 
+/** One measurement, with the CPU time the server process (all its threads) used meanwhile. */
+export interface MeasuredRun extends LoadResult {
+  readonly serverCpuSeconds: number
+  readonly requestsPerCpuSecond: number
+}
+
 export type ServerOutcome =
   | {
       readonly status: 'measured'
-      readonly runs: LoadResult[]
+      readonly runs: MeasuredRun[]
       readonly medianRequestsPerSecond: number
       readonly medianBytesPerSecond: number
       readonly medianP99Ms: number
+      /** CPU seconds per second of load: near 1 when the server core was the bound. */
+      readonly medianServerCpuShare: number
+      readonly medianRequestsPerCpuSecond: number
       /** Bytes of one response in the check, and the average during load. */
       readonly checkResponseBytes: number
       readonly loadResponseBytes: number
@@ -41,6 +50,8 @@ export interface ThroughputResult {
   readonly servers: Partial<Record<ServerName, ServerOutcome>>
   /** sluice's throughput over each peer's: one value per round, and their median. */
   readonly ratios: Partial<Record<ServerName, { perRound: number[]; median: number }>>
+  /** The same for work per CPU-second of the server process (robust to a shared machine). */
+  readonly cpuRatios: Partial<Record<ServerName, { perRound: number[]; median: number }>>
 }
 
 export type SlowOutcome =

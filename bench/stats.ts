@@ -28,3 +28,18 @@ export function memoryOf(pid: number): { rssKiB: number; peakKiB: number } | und
     return undefined
   }
 }
+
+/** Ticks per second of /proc/PID/stat's times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100
+
+/** CPU seconds (user + system, all threads) a process has used so far; undefined if unreadable. */
+export function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ
+  } catch {
+    return undefined
+  }
+}

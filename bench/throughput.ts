@@ -7,10 +7,10 @@
 
 import type { Fixtures } from './fixtures.js'
 import type { LoadGenerator, LoadResult } from './load.js'
-import type { ServerOutcome, ThroughputResult } from './results.js'
+import type { MeasuredRun, ServerOutcome, ThroughputResult } from './results.js'
 import type { Prepared, Scenario } from './scenarios.js'
 import type { RunningServer, ServerName } from './servers.js'
-import { median, rotate } from './stats.js'
+import { cpuSecondsOf, median, rotate } from './stats.js'
 
 export interface ThroughputContext {
   readonly servers: readonly RunningServer[]
@@ -62,9 +62,19 @@ export async function runThroughput(
   }
   for (const name of prepared.keys()) await measure(name, context.warmupSeconds)
 
-  const runs = new Map<ServerName, LoadResult[]>([...prepared.keys()].map((n) => [n, []]))
-  const record = async (name: ServerName): Promise<LoadResult> => {
-    const result = await measure(name, context.durationSeconds)
+  const runs = new Map<ServerName, MeasuredRun[]>([...prepared.keys()].map((n) => [n, []]))
+  const record = async (name: ServerName): Promise<MeasuredRun> => {
+    const pid = prepared.get(name)!.server.pid
+    const cpuBefore = cpuSecondsOf(pid)
+    const load = await measure(name, context.durationSeconds)
+    const cpuAfter = cpuSecondsOf(pid)
+    const serverCpuSeconds =
+      cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : cpuAfter - cpuBefore
+    const result: MeasuredRun = {
+      ...load,
+      serverCpuSeconds,
+      requestsPerCpuSecond: load.requests / serverCpuSeconds,
+    }
     runs.get(name)!.push(result)
     log(
       `${scenario.id} ${name.padEnd(7)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s` +
@@ -78,6 +88,9 @@ export async function runThroughput(
   const withSluice = prepared.has('sluice')
   const peers = [...prepared.keys()].filter((n) => n !== 'sluice')
   const perRound = new Map<ServerName, number[]>(peers.map((n) => [n, []]))
+  const perRoundCpu = new Map<ServerName, number[]>(peers.map((n) => [n, []]))
+  // Work done per CPU-second of the server process: divides out the share of the core it got.
+  const perCpu = (r: MeasuredRun) => (rate(r) * r.seconds) / r.serverCpuSeconds
   for (let round = 0; round < context.rounds; round++) {
     log(`${scenario.id} round ${round + 1}/${context.rounds}`)
     let before = withSluice ? await record('sluice') : undefined
@@ -86,6 +99,7 @@ export async function runThroughput(
       if (before === undefined) continue
       const after = await record('sluice')
       perRound.get(peer)!.push((rate(before) + rate(after)) / 2 / rate(result))
+      perRoundCpu.get(peer)!.push((perCpu(before) + perCpu(after)) / 2 / perCpu(result))
       before = after
     }
   }
@@ -116,6 +130,8 @@ export async function runThroughput(
       medianRequestsPerSecond: median(list.map((r) => r.requestsPerSecond)),
       medianBytesPerSecond: median(list.map((r) => r.bytesPerSecond)),
       medianP99Ms: median(list.map((r) => r.latencyMs.p99)),
+      medianServerCpuShare: median(list.map((r) => r.serverCpuSeconds / r.seconds)),
+      medianRequestsPerCpuSecond: median(list.map((r) => r.requestsPerCpuSecond)),
       checkResponseBytes,
       loadResponseBytes,
       warnings,
@@ -125,6 +141,10 @@ export async function runThroughput(
   for (const [peer, values] of perRound) {
     if (values.length > 0) ratios[peer] = { perRound: values, median: median(values) }
   }
+  const cpuRatios: ThroughputResult['cpuRatios'] = {}
+  for (const [peer, values] of perRoundCpu) {
+    if (values.length > 0) cpuRatios[peer] = { perRound: values, median: median(values) }
+  }
   return {
     id: scenario.id,
     title: scenario.title,
@@ -132,5 +152,6 @@ export async function runThroughput(
     ...(scenario.targetVsNginx === undefined ? {} : { targetVsNginx: scenario.targetVsNginx }),
     servers: outcomes,
     ratios,
+    cpuRatios,
   }
 }
