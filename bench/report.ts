@@ -155,8 +155,8 @@ function escapeXml(text: string): string {
  * per peer), the targets against nginx as marks, and S6's peak RSS below on a linear scale.
  */
 export function svgChart(run: BenchRun): string {
-  const width = 820
-  const left = 190
+  const width = 900
+  const left = 270
   const right = width - 70
   const barHeight = 12
   const parts: string[] = []
@@ -199,7 +199,8 @@ export function svgChart(run: BenchRun): string {
       const x1 = x(value)
       parts.push(
         `<rect x="${Math.min(x0, x1).toFixed(1)}" y="${by}" width="${Math.max(1, Math.abs(x1 - x0)).toFixed(1)}" height="${barHeight}" fill="${COLORS[peer]}"><title>${peer}: ${ratio.median.toFixed(2)}×</title></rect>`,
-        `<text x="${(x1 + (x1 >= x0 ? 4 : -4)).toFixed(1)}" y="${by + 10}" font-size="9" text-anchor="${x1 >= x0 ? 'start' : 'end'}">${ratio.median.toFixed(2)}× ${peer}</text>`,
+        // Labels sit right of the bar's end, or right of 1× for bars going left.
+        `<text x="${(Math.max(x0, x1) + 4).toFixed(1)}" y="${by + 10}" font-size="9">${ratio.median.toFixed(2)}× ${peer}</text>`,
       )
       if (peer === 'nginx' && t.targetVsNginx !== undefined) {
         const tx = x(t.targetVsNginx)
@@ -222,7 +223,7 @@ export function svgChart(run: BenchRun): string {
     if (measured.length > 0) {
       y += 10
       parts.push(
-        `<text x="${left}" y="${y}" font-size="13" font-weight="bold">S6 peak RSS with ${slow.count} slow downloads (MiB, lower is better; dashed: 100 MiB target)</text>`,
+        `<text x="${left}" y="${y}" font-size="12" font-weight="bold">S6 peak RSS, ${slow.count} slow downloads (MiB, lower is better; dashed: 100 MiB target)</text>`,
       )
       y += 14
       const maxRss = Math.max(120, ...measured.map((m) => m.rss))
