@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -29,6 +29,7 @@ let pagePort: number
 let api: CorsTestServer
 let apiBase: string
 let cleanup: () => Promise<void>
+let dir: string
 
 /** What the script in the page got back: the body and the headers it asked for, or the error. */
 type Outcome =
@@ -90,7 +91,11 @@ before(async () => {
   for (const name of ['data.txt', 'custom.txt', 'cached.txt']) {
     await writeFile(join(root.dir, name), `contents of ${name}`)
   }
-  const files = createEngine({ store: await openFsStore({ root: root.dir }) })
+  dir = root.dir
+  const files = createEngine({
+    store: await openFsStore({ root: root.dir, writable: true }),
+    writes: { requirePreconditions: false, maxBodyBytes: 1 << 20 },
+  })
   // /session sets a cookie and says which cookie it received; everything else is a file.
   const inner: Engine = async (request) => {
     if (!request.url.startsWith('/session')) return files(request)
@@ -190,8 +195,9 @@ describe('from the allowed origin http://app.test', () => {
     const init = { method: 'PUT', headers: { 'X-Custom': '1' }, body: 'x' }
     const first = await scriptFetch(page, '/cached.txt', init)
     const second = await scriptFetch(page, '/cached.txt', init)
-    // The file engine has no PUT: 405, readable because CORS fields are on every status.
-    assert.deepEqual([first.ok && first.status, second.ok && second.status], [405, 405])
+    // Both writes happen (204: replaced) and their answers are readable.
+    assert.deepEqual([first.ok && first.status, second.ok && second.status], [204, 204])
+    assert.equal(await readFile(join(dir, 'cached.txt'), 'utf8'), 'x')
     assert.equal(optionsSeen('/cached.txt'), 1)
     assert.equal(api.reached.filter((r) => r === 'PUT /cached.txt').length, 2)
   })
@@ -223,6 +229,7 @@ describe('from the denied origin http://evil.test', () => {
     assert.equal(put.ok, false)
     assert.equal(api.reached.length, before, 'no unsafe request reached the engine')
     assert.ok(optionsSeen('/data.txt') >= 2, 'the browser asked first')
+    assert.equal(await readFile(join(dir, 'data.txt'), 'utf8'), 'contents of data.txt')
   })
 
   test('a simple unsafe request is refused with 403 before it has any effect', async () => {
@@ -237,6 +244,7 @@ describe('from the denied origin http://evil.test', () => {
     })
     assert.equal(outcome.ok, false)
     assert.equal(api.reached.length, before)
+    assert.equal(await readFile(join(dir, 'data.txt'), 'utf8'), 'contents of data.txt')
     const refused = api.log.filter((l) => l.msg === 'request' && l.method === 'POST')
     assert.deepEqual(
       refused.map((l) => [l.status, l.cors]),
