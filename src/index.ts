@@ -3,16 +3,29 @@
  * follow the same shapes the CLI uses.
  */
 
-export { expressMiddleware, type Middleware } from './adapters/express.js'
-export { type FastifyPluginOptions, fastifyPlugin } from './adapters/fastify.js'
+export {
+  corsMiddleware,
+  expressMiddleware,
+  type Middleware,
+  type MiddlewareRequest,
+} from './adapters/express.js'
+export {
+  type FastifyCorsOptions,
+  type FastifyPluginOptions,
+  fastifyCors,
+  fastifyPlugin,
+} from './adapters/fastify.js'
 export {
   createFetchHandler,
   type FetchHandler,
   type FetchHandlerOptions,
+  representationResponse,
   toEngineRequest,
   toResponse,
+  withCorsFetch,
+  writePreconditionsResponse,
 } from './adapters/fetch.js'
-export { createHandler, sendRepresentation } from './adapters/node.js'
+export { checkWritePreconditions, createHandler, sendRepresentation } from './adapters/node.js'
 export * from './core/byte-ranges.js'
 export * from './core/cors/check.js'
 export * from './core/cors/origin.js'
@@ -28,12 +41,21 @@ export { createEngine, type Engine, type EngineOptions, type EngineRequest } fro
 export type { Reply, ReplyBody, ReplyHeaders, ReplyNotes } from './http/reply.js'
 export {
   type DynamicRepresentation,
+  etagFor,
   type RangeSource,
   replyWithRepresentation,
 } from './http/representation.js'
-export { createNodeHandler } from './http/server.js'
+export { createNodeHandler, type NodeHandler } from './http/server.js'
 export { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from './http/write.js'
-export type { MiddlewareOptions, SluiceOptions } from './options.js'
+export { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from './http/write-gate.js'
+export type { Logger } from './log.js'
+export type {
+  AppCorsSettings,
+  CorsOptions,
+  MiddlewareOptions,
+  PathSettings,
+  SluiceOptions,
+} from './options.js'
 export { FsStore, openFsStore } from './store/fs-store.js'
 export { sweepStagedFiles } from './store/staged-files.js'
 export {

@@ -1,13 +1,7 @@
 /**
  * The Fetch API: a `(Request) => Promise<Response>` handler for Hono and any runtime built on
- * web-standard Request and Response.
- *
- * @example
- * import { Hono } from 'hono'
- * import { createFetchHandler } from 'sluice'
- * const files = createFetchHandler({ root: './public' })
- * const app = new Hono()
- * app.get('/*', (c) => files(c.req.raw))
+ * web-standard Request and Response; `withCorsFetch` wraps any such handler with sluice's CORS;
+ * `representationResponse` and `writePreconditionsResponse` are the conditional helpers.
  */
 
 import { Readable } from 'node:stream'
@@ -15,7 +9,14 @@ import { bodyStream } from '../http/body-stream.js'
 import type { EngineRequest } from '../http/engine.js'
 import type { Reply } from '../http/reply.js'
 import { type DynamicRepresentation, replyWithRepresentation } from '../http/representation.js'
-import { buildEngine, type SluiceOptions } from '../options.js'
+import { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from '../http/write-gate.js'
+import {
+  type AppCorsSettings,
+  type CorsOptions,
+  resolveOptions,
+  type SluiceOptions,
+} from '../options.js'
+import { addCorsFields, createAppCors } from './app-cors.js'
 
 export type FetchHandler = (request: Request) => Promise<Response>
 
@@ -27,14 +28,23 @@ export type FetchHandlerOptions = SluiceOptions & {
   readonly prefix?: string
 }
 
+/**
+ * A Fetch API handler serving `options.root` (options: docs/API.md "Options", plus `prefix`).
+ * @example
+ * import { Hono } from 'hono'
+ * import { createFetchHandler } from 'sluice'
+ * const files = createFetchHandler({ root: './public', prefix: '/files' })
+ * const app = new Hono()
+ * app.all('/files/*', (c) => files(c.req.raw))
+ */
 export function createFetchHandler(options: FetchHandlerOptions): FetchHandler {
   const { prefix = '', ...rest } = options ?? {}
   if (typeof prefix !== 'string' || (prefix !== '' && !/^\/[^?#]*[^/?#]$/.test(prefix))) {
     throw new TypeError(
-      `sluice: option 'prefix' must be a path like '/static' (leading slash, no trailing slash), got ${JSON.stringify(prefix)}`,
+      `sluice: option 'prefix': expected a path like '/static' (leading slash, no trailing slash), got ${JSON.stringify(prefix)}`,
     )
   }
-  const engine = buildEngine(rest)
+  const { engine } = resolveOptions(rest)
   return async (request) => {
     const engineRequest = toEngineRequest(request, prefix)
     if (engineRequest === undefined) return new Response('Not Found\n', { status: 404 })
@@ -43,8 +53,47 @@ export function createFetchHandler(options: FetchHandlerOptions): FetchHandler {
 }
 
 /**
+ * Wraps a Fetch API handler (a Hono app's `fetch`, for one) with CORS: the policy, validation
+ * and answers of `sluice serve`'s `--cors-*` options (docs/API.md "CORS"). Preflights and
+ * refusals (403 for an unsafe method from an origin the policy does not allow) are answered
+ * without calling `handler`; every other response gets the Access-Control-* fields and
+ * `Vary: Origin`, merged with its own Vary.
+ * @example
+ * import { Hono } from 'hono'
+ * import { serve } from '@hono/node-server'
+ * import { withCorsFetch } from 'sluice'
+ * const app = new Hono().get('/api/me', (c) => c.json({ name: 'ada' }))
+ * serve({ fetch: withCorsFetch(app.fetch, { origin: ['https://app.example'] }), port: 8080 })
+ */
+export function withCorsFetch<A extends unknown[]>(
+  handler: (request: Request, ...rest: A) => Response | Promise<Response>,
+  policy: CorsOptions,
+  settings?: AppCorsSettings,
+): (request: Request, ...rest: A) => Promise<Response> {
+  if (typeof handler !== 'function') {
+    throw new TypeError('sluice: withCorsFetch expects a handler (request) => Response first')
+  }
+  const cors = createAppCors(policy, settings)
+  return async (request, ...rest) => {
+    const decided = await cors(toEngineRequest(request)!)
+    if (!decided.fallthrough) return toResponse(decided, request.method)
+    const response = await handler(request, ...rest)
+    if (Object.keys(decided.headers).length === 0) return response
+    // A Response from fetch() has immutable headers; a copy shares its body stream.
+    const out = new Response(response.body, response)
+    addCorsFields(
+      decided,
+      (name) => out.headers.get(name),
+      (name, value) => out.headers.set(name, value),
+    )
+    return out
+  }
+}
+
+/**
  * A web Request as the engine reads it: path and query below `prefix`, lower-case header
  * names. Undefined when the path is not below `prefix`.
+ * @example toEngineRequest(new Request('http://localhost/files/a.txt'), '/files') // { method: 'GET', url: '/a.txt', ... }
  */
 export function toEngineRequest(request: Request, prefix = ''): EngineRequest | undefined {
   const url = new URL(request.url)
@@ -76,7 +125,35 @@ export function representationResponse(
   return toResponse(replyWithRepresentation({ method, headers }, representation), method)
 }
 
-/** A reply as a web Response; a file body streams, and the file closes when the stream does. */
+/**
+ * The precondition gate for an application's own write, for the Fetch API: undefined when the
+ * write may go ahead, otherwise the 412 or 428 Response to return without changing anything.
+ * `current` is the resource's version now (`{ etag, lastModified }`, or undefined when it does
+ * not exist). Apply the change right after an undefined, without an `await` in between.
+ * @example
+ * app.put('/pages/:name', async (c) => {
+ *   const text = await c.req.text()
+ *   const page = pages.get(c.req.param('name'))
+ *   const refused = writePreconditionsResponse(c.req.raw, page && { etag: etagFor(page) })
+ *   if (refused) return refused
+ *   pages.set(c.req.param('name'), text)
+ *   return c.body(null, page ? 204 : 201, { ETag: etagFor(text) })
+ * })
+ */
+export function writePreconditionsResponse(
+  request: Request,
+  current: CurrentVersion | undefined,
+  options?: WriteGateOptions,
+): Response | undefined {
+  const { method, headers } = toEngineRequest(request)!
+  const refusal = replyToWriteGate({ method, headers }, current, options)
+  return refusal === undefined ? undefined : toResponse(refusal, method)
+}
+
+/**
+ * A reply as a web Response; a file body streams, and the file closes when the stream does.
+ * @example toResponse(replyWithRepresentation({ method: 'GET', headers: {} }, { body: 'hi' }), 'GET').status // 200
+ */
 export function toResponse(reply: Reply, method: string): Response {
   const headers = new Headers()
   for (const [name, value] of Object.entries(reply.headers)) {

@@ -1,37 +1,34 @@
 /**
  * The schema of `sluice.config.json`: every `serve` flag under the flag's own name, the CORS
  * flags grouped under `cors` (`--cors-max-age` is `cors.max-age`), and per-path CORS policies
- * under `paths`. zod checks shapes and types; the CORS rules themselves (origin syntax, unsafe
- * combinations) are checked by the core policy, so the file and the flags get the same answers.
+ * under `paths`. zod checks shapes and types with the rules the library options use too
+ * (src/option-rules.ts); the CORS rules themselves (origin syntax, unsafe combinations) are
+ * checked by the core policy, so the file, the flags and the library get the same answers.
  *
  * `schema/sluice.config.schema.json` is generated from this (`npm run schema`) so editors can
  * complete and check the file; a test keeps it current.
  */
 
 import { z } from 'zod'
-import { MAX_AGE_LIMIT } from '../core/cors/policy.js'
-
-const text = (what: string) => z.string({ error: `expected ${what}` })
-const flag = (what: string) => z.boolean({ error: 'expected true or false' }).describe(what)
-const integer = (min: number, max: number, what: string) =>
-  z
-    .int({ error: `expected an integer from ${min} to ${max}` })
-    .min(min, { error: `expected an integer from ${min} to ${max}` })
-    .max(max, { error: `expected an integer from ${min} to ${max}` })
-    .describe(what)
-const names = (what: string) =>
-  z.array(text('a string'), { error: `expected a list of ${what}` }).describe(`list of ${what}`)
+import {
+  CORS_RULES,
+  flag,
+  integer,
+  PATHS_DESCRIPTION,
+  SHARED_RULES,
+  text,
+} from '../option-rules.js'
 
 export const corsSchema = z
   .strictObject(
     {
-      origin: names('origins: "*", "null", "https://app.example" or "https://*.example.com"'),
-      credentials: flag('share responses with credentialed requests (cookies, Authorization)'),
-      methods: names('methods a preflight may ask for, e.g. "PUT"'),
-      headers: names('request header names a preflight may ask for, e.g. "X-Custom"'),
-      expose: names('response header names scripts may read, e.g. "ETag"'),
-      'max-age': integer(0, MAX_AGE_LIMIT, 'seconds a browser may cache a preflight answer'),
-      'private-network': flag('answer Private Network Access preflights'),
+      origin: CORS_RULES.origin,
+      credentials: CORS_RULES.credentials,
+      methods: CORS_RULES.methods,
+      headers: CORS_RULES.headers,
+      expose: CORS_RULES.expose,
+      'max-age': CORS_RULES.maxAge,
+      'private-network': CORS_RULES.privateNetwork,
     },
     { error: 'expected an object of CORS options' },
   )
@@ -47,27 +44,23 @@ export const configSchema = z
       root: text('a directory path').describe('the directory to serve (the <root> argument)'),
       host: text('an address').describe('interface to listen on'),
       port: integer(0, 65535, 'port to listen on, 0 for any free port'),
-      'cache-control': text('a Cache-Control value').describe('Cache-Control of file responses'),
-      'max-ranges': integer(1, 10_000, 'ranges honoured in one Range field'),
-      dotfiles: flag('serve names starting with "."'),
+      'cache-control': SHARED_RULES.cacheControl,
+      'max-ranges': SHARED_RULES.maxRanges,
+      dotfiles: SHARED_RULES.dotfiles,
       'shutdown-timeout': integer(0, 3600, 'seconds in-flight responses get at shutdown'),
       'log-format': z
         .enum(['json', 'pretty'], { error: 'expected "json" or "pretty"' })
         .describe('access log format'),
       quiet: flag('no access log; warnings and errors only'),
-      writable: flag('accept PUT and DELETE'),
-      'require-preconditions': flag(
-        'with writable: PUT or DELETE of an existing file must send If-Match or If-Unmodified-Since',
-      ),
-      'max-body': integer(0, Number.MAX_SAFE_INTEGER, 'with writable: the largest PUT in bytes'),
+      writable: SHARED_RULES.writable,
+      'require-preconditions': SHARED_RULES.requirePreconditions,
+      'max-body': SHARED_RULES.maxBody,
       cors: corsSchema,
       paths: z
         .record(z.string(), z.strictObject({ cors: z.union([corsSchema, z.literal(false)]) }), {
           error: 'expected an object of path patterns',
         })
-        .describe(
-          'per-path settings, first match wins: "/assets/**" (any depth), "/api/*" (one segment); cors false means no CORS there',
-        ),
+        .describe(PATHS_DESCRIPTION),
     },
     { error: 'expected a JSON object' },
   )

@@ -105,7 +105,22 @@ function toOpenedFile(representation: DynamicRepresentation): OpenedFile {
   }
 }
 
-function entityTagOf(given: string | undefined, bytes: Buffer | undefined): EntityTag {
+/**
+ * The strong ETag sluice gives these bytes (and a file with these bytes): the first 128 bits of
+ * their SHA-256, base64url. An application that stores bytes can send it after a write, and
+ * name the same version `sendRepresentation` would.
+ * @example etagFor('hello\n') // '"WJG1tSLV3whtD_CxEPvZ0g"'
+ */
+export function etagFor(body: string | Uint8Array): string {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError('sluice: etagFor expects a string or bytes')
+  }
+  return formatEntityTag({ weak: false, opaque: opaqueTagOf(bytes) })
+}
+
+/** The app's ETag field value, parsed; or the strong tag of `bytes` when it gave none. */
+export function entityTagOf(given: string | undefined, bytes: Buffer | undefined): EntityTag {
   if (given !== undefined) {
     const tag = typeof given === 'string' ? parseEntityTag(given) : undefined
     if (tag === undefined) {
@@ -120,7 +135,8 @@ function entityTagOf(given: string | undefined, bytes: Buffer | undefined): Enti
   return { weak: false, opaque: opaqueTagOf(bytes) }
 }
 
-function timeOf(value: Date | number | undefined): number | undefined {
+/** The app's Last-Modified (a Date or milliseconds) as milliseconds. */
+export function timeOf(value: Date | number | undefined): number | undefined {
   if (value === undefined) return undefined
   const ms = value instanceof Date ? value.getTime() : value
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {

@@ -50,7 +50,7 @@ const DRAIN_LIMIT = 1024 * 1024
  * that sent `Expect: 100-continue` gets its 100 (Continue) only when the content is actually
  * wanted, so a request refused on its header fields alone never has to send its body.
  */
-class NodeRequestContent implements AsyncIterable<Uint8Array> {
+export class NodeRequestContent implements AsyncIterable<Uint8Array> {
   #started = false
   #continued = false
 

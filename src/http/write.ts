@@ -121,24 +121,10 @@ function replyFor(result: WriteResult, path: ResourcePath, fields: ConditionalFi
       notePreconditions(reply, result.checked)
       return reply
     }
-    case 'precondition-failed': {
-      const reply = textReply(
-        412,
-        `Precondition Failed: ${result.field} does not hold; nothing was changed`,
-      )
-      reply.notes.precondition = `${result.field}: 412`
-      return reply
-    }
-    case 'precondition-required': {
-      // RFC 6585 section 3: say how to resubmit.
-      const reply = textReply(
-        428,
-        'Precondition Required: this resource exists; send If-Match with the ETag of the version you changed',
-        { 'Cache-Control': 'no-store' },
-      )
-      reply.notes.precondition = 'no If-Match or If-Unmodified-Since: 428'
-      return reply
-    }
+    case 'precondition-failed':
+      return preconditionFailed(result.field)
+    case 'precondition-required':
+      return preconditionRequired()
     case 'missing': {
       const reply = textReply(404, 'Not Found')
       if (fields.ifMatch !== undefined || fields.ifUnmodifiedSince !== undefined) {
@@ -165,6 +151,24 @@ function replyFor(result: WriteResult, path: ResourcePath, fields: ConditionalFi
   }
 }
 
+/** 412 for a write whose precondition `field` evaluated to false (shared with the write gate). */
+export function preconditionFailed(field: string): Reply {
+  const reply = textReply(412, `Precondition Failed: ${field} does not hold; nothing was changed`)
+  reply.notes.precondition = `${field}: 412`
+  return reply
+}
+
+/** 428 (RFC 6585 section 3) for a write that must be conditional, saying how to resubmit. */
+export function preconditionRequired(): Reply {
+  const reply = textReply(
+    428,
+    'Precondition Required: this resource exists; send If-Match with the ETag of the version you changed',
+    { 'Cache-Control': 'no-store' },
+  )
+  reply.notes.precondition = 'no If-Match or If-Unmodified-Since: 428'
+  return reply
+}
+
 function tooLarge(maxBytes: number): Reply {
   return textReply(413, `Content Too Large: the limit is ${maxBytes} bytes; nothing was changed`)
 }
@@ -173,7 +177,7 @@ function notePreconditions(reply: Reply, checked: readonly string[]): void {
   if (checked.length > 0) reply.notes.precondition = `${checked.join(', ')}: held`
 }
 
-function conditionalFields(
+export function conditionalFields(
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): ConditionalFields {
   return {

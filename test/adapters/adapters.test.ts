@@ -1,24 +1,25 @@
 /**
  * What only the framework adapters do: mounting under a path, falling through to the
- * framework's own routes, and refusing bad options at construction with a TypeError.
+ * framework's own routes, and refusing bad options at construction with a TypeError (in every
+ * adapter, for every option).
  * (Identical behaviour for served files is proven by the read-path suites, which run against
  * every adapter.)
  */
 
 import assert from 'node:assert/strict'
-import type { Server } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { getRequestListener } from '@hono/node-server'
 import express from 'express'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
+import { pino } from 'pino'
 import { expressMiddleware } from '../../src/adapters/express.js'
 import { fastifyPlugin } from '../../src/adapters/fastify.js'
 import { createFetchHandler } from '../../src/adapters/fetch.js'
 import { createHandler } from '../../src/adapters/node.js'
-import { createHttpServer, listen, type NodeHandler, shutdown } from '../../src/http/server.js'
+import type { NodeHandler } from '../../src/http/server.js'
 import { createSite, type SiteFixture } from '../support/fixtures.js'
-import { rawRequest, requestHead } from '../support/server.js'
+import { fastifyApp, rawRequest, requestHead, serve } from '../support/server.js'
 
 let site: SiteFixture
 
@@ -27,14 +28,6 @@ before(async () => {
 })
 
 after(() => site.cleanup())
-
-async function serve(
-  handler: NodeHandler | Server,
-): Promise<{ port: number; close: () => Promise<void> }> {
-  const server = typeof handler === 'function' ? createHttpServer(handler) : handler
-  const url = await listen(server, '127.0.0.1', 0)
-  return { port: Number(new URL(url).port), close: () => shutdown(server, 500) }
-}
 
 const get = (port: number, path: string, method = 'GET') =>
   rawRequest(port, requestHead(method, path, method === 'POST' ? { 'Content-Length': '0' } : {}))
@@ -81,17 +74,11 @@ describe('Fastify plugin', () => {
   let port: number
   let close: () => Promise<void>
   before(async () => {
-    let server: Server | undefined
-    const app = Fastify({
-      serverFactory: (handler) => {
-        server = createHttpServer(handler)
-        return server
-      },
-    })
+    const { app, server } = fastifyApp()
     await app.register(fastifyPlugin, { root: site.root, prefix: '/static' })
     app.get('/api', async () => ({ ok: true }))
     await app.ready()
-    ;({ port, close } = await serve(server!))
+    ;({ port, close } = await serve(server()))
   })
   after(() => close())
 
@@ -145,56 +132,163 @@ describe('Fetch API handler in Hono', () => {
   })
 })
 
-describe('bad options are a TypeError at construction, naming the option', () => {
-  const cases: { name: string; build: () => unknown; pattern: RegExp }[] = [
-    { name: 'no root', build: () => createHandler({}), pattern: /'root'/ },
-    {
-      name: 'missing root',
-      build: () => createHandler({ root: '/no/such/dir' }),
-      pattern: /'root'/,
-    },
-    {
-      name: 'unknown option',
-      build: () => createHandler({ root: '.', rooot: 1 } as never),
-      pattern: /unknown option 'rooot'/,
-    },
-    {
-      name: 'maxRanges 0',
-      build: () => createHandler({ root: '.', maxRanges: 0 }),
-      pattern: /'maxRanges' must be an integer/,
-    },
-    {
-      name: 'cacheControl with CRLF',
-      build: () => createHandler({ root: '.', cacheControl: 'a\r\nb' }),
-      pattern: /'cacheControl'/,
-    },
-    {
-      name: 'dotfiles not boolean',
-      build: () => createHandler({ root: '.', dotfiles: 'yes' as never }),
-      pattern: /'dotfiles' must be a boolean/,
-    },
-    {
-      name: 'index with a slash',
-      build: () => createHandler({ root: '.', index: 'a/b.html' }),
-      pattern: /'index'/,
-    },
-    {
-      name: 'express fallthrough',
-      build: () => expressMiddleware({ root: '.', fallthrough: 1 as never }),
-      pattern: /'fallthrough'/,
-    },
-    {
-      name: 'fetch prefix with trailing slash',
-      build: () => createFetchHandler({ root: '.', prefix: '/files/' }),
-      pattern: /'prefix'/,
-    },
+/** Each adapter's constructor; Fastify validates when the plugin is registered. */
+const CONSTRUCTORS: Record<string, (options: Record<string, unknown>) => Promise<unknown>> = {
+  createHandler: async (options) => createHandler(options),
+  expressMiddleware: async (options) => expressMiddleware(options),
+  fastifyPlugin: async (options) => {
+    const app = Fastify()
+    try {
+      await app.register(fastifyPlugin, options)
+    } finally {
+      await app.close().catch(() => {})
+    }
+  },
+  createFetchHandler: async (options) => createFetchHandler(options),
+}
+
+describe('bad options are a TypeError at construction, naming the option, in every adapter', () => {
+  const root = '.'
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['no root', {}, /^sluice: option 'root': expected a directory path/],
+    ['missing root', { root: '/no/such/dir' }, /^sluice: option 'root': expected an existing/],
+    ['unknown option', { root, rooot: 1 }, /^sluice: unknown option 'rooot'$/],
+    [
+      'the old name of maxBody',
+      { root, writable: true, maxBodyBytes: 1 },
+      /^sluice: unknown option 'maxBodyBytes' \(did you mean 'maxBody'\?\)$/,
+    ],
+    [
+      'maxRanges 0',
+      { root, maxRanges: 0 },
+      /^sluice: option 'maxRanges': expected an integer from 1 to 10000, got 0$/,
+    ],
+    [
+      'cacheControl with CRLF',
+      { root, cacheControl: 'a\r\nb' },
+      /^sluice: option 'cacheControl': expected printable ASCII text, got "a\\r\\nb"$/,
+    ],
+    ['dotfiles not boolean', { root, dotfiles: 'yes' }, /'dotfiles': expected true or false/],
+    ['index with a slash', { root, index: 'a/b.html' }, /'index': expected a file name/],
+    ['writable not boolean', { root, writable: 'true' }, /'writable': expected true or false/],
+    [
+      'maxBody negative',
+      { root, writable: true, maxBody: -1 },
+      /'maxBody': expected an integer from 0 to/,
+    ],
+    ['maxBody without writable', { root, maxBody: 10 }, /'maxBody' only applies with writable/],
+    [
+      'requirePreconditions without writable',
+      { root, requirePreconditions: true },
+      /'requirePreconditions' only applies with writable/,
+    ],
+    ['cors not an object', { root, cors: 'https://a.example' }, /'cors': expected an object/],
+    [
+      'cors without origin',
+      { root, cors: { credentials: true } },
+      /'cors\.origin': expected the origins allowed/,
+    ],
+    [
+      'cors.origins for cors.origin',
+      { root, cors: { origins: ['https://a.example'] } },
+      /unknown option 'cors\.origins' \(did you mean 'origin'\?\)/,
+    ],
+    [
+      'an origin with a trailing slash',
+      { root, cors: { origin: 'https://app.example/' } },
+      /^sluice: option 'cors\.origin': expected an origin without a trailing slash/,
+    ],
+    [
+      'a list item that is not an origin',
+      { root, cors: { origin: ['https://a.example', 42] } },
+      /^sluice: option 'cors\.origin\[1\]': expected a string$/,
+    ],
+    [
+      '* with credentials',
+      { root, cors: { origin: ['*'], credentials: true } },
+      /^sluice: option 'cors\.origin\[0\]': '\*' cannot be used with credentials/,
+    ],
+    [
+      'maxAge too long',
+      { root, cors: { origin: '*', maxAge: 86_401 } },
+      /'cors\.maxAge': expected an integer from 0 to 86400, got 86401/,
+    ],
+    [
+      'a forbidden method',
+      { root, cors: { origin: '*', methods: ['CONNECT'] } },
+      /'cors\.methods': CONNECT is a forbidden method/,
+    ],
+    [
+      'headers not a list',
+      { root, cors: { origin: '*', headers: 'X-A' } },
+      /'cors\.headers': expected a list of/,
+    ],
+    [
+      'a path pattern with ** inside',
+      { root, paths: { '/a/**/b': { cors: false } } },
+      /^sluice: option 'paths\["\/a\/\*\*\/b"\]': expected '\*\*' only as the last segment/,
+    ],
+    [
+      'a bad origin under paths',
+      { root, paths: { '/api/**': { cors: { origin: [3] } } } },
+      /^sluice: option 'paths\["\/api\/\*\*"\]\.cors\.origin\[0\]': expected a string$/,
+    ],
+    [
+      'paths entry without cors',
+      { root, paths: { '/x': {} } },
+      /^sluice: option 'paths\["\/x"\]\.cors': expected an object of CORS options, or false/,
+    ],
+    ['a logger that is not pino', { root, logger: console }, /'logger': expected a pino logger/],
+    ['a store without open', { root, store: {} }, /'store': expected a store/],
+    [
+      'writable over a read-only store',
+      { store: { open: async () => ({ kind: 'missing' }) }, writable: true },
+      /'writable': the store does not implement put and delete/,
+    ],
   ]
-  for (const { name, build, pattern } of cases) {
-    test(name, () => {
-      assert.throws(
-        build,
-        (error: unknown) => error instanceof TypeError && pattern.test(error.message),
-      )
+  for (const [name, options, pattern] of cases) {
+    test(name, async () => {
+      for (const [adapter, construct] of Object.entries(CONSTRUCTORS)) {
+        await assert.rejects(
+          construct(options),
+          (error: unknown) => error instanceof TypeError && pattern.test(error.message),
+          adapter,
+        )
+      }
     })
   }
+  test('adapter options: fallthrough (middleware) and prefix (Fetch API)', () => {
+    assert.throws(
+      () => expressMiddleware({ root, fallthrough: 1 as never }),
+      /^TypeError: sluice: option 'fallthrough': expected true or false, got 1$/,
+    )
+    assert.throws(
+      () => createFetchHandler({ root, prefix: '/files/' }),
+      /^TypeError: sluice: option 'prefix': expected a path like '\/static'/,
+    )
+  })
+  test('good options of every kind are accepted by every adapter', async () => {
+    const options = {
+      root,
+      cacheControl: 'public, max-age=60',
+      dotfiles: true,
+      index: 'home.html',
+      maxRanges: 8,
+      writable: true,
+      requirePreconditions: true,
+      maxBody: 1024,
+      cors: {
+        origin: async (origin: string) => origin.endsWith('.example'),
+        credentials: true,
+        methods: ['PUT'],
+        headers: ['If-Match'],
+        expose: ['ETag'],
+        maxAge: 600,
+        privateNetwork: true,
+      },
+      paths: { '/assets/**': { cors: { origin: '*' } }, '/private/*': { cors: false } },
+      logger: pino({ level: 'silent' }),
+    }
+    for (const construct of Object.values(CONSTRUCTORS)) await construct(options)
+  })
 })

@@ -12,20 +12,15 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import express from 'express'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { Hono } from 'hono'
 import { expressMiddleware } from '../../src/adapters/express.js'
 import { fastifyPlugin } from '../../src/adapters/fastify.js'
 import { createFetchHandler } from '../../src/adapters/fetch.js'
-import {
-  createHttpServer,
-  createNodeHandler,
-  listen,
-  type NodeHandler,
-  shutdown,
-} from '../../src/http/server.js'
-import { createLogger } from '../../src/log.js'
-import { buildEngine, type SluiceOptions } from '../../src/options.js'
+import { createHandler } from '../../src/adapters/node.js'
+import { createHttpServer, listen, type NodeHandler, shutdown } from '../../src/http/server.js'
+import { createLogger, type Logger } from '../../src/log.js'
+import type { SluiceOptions } from '../../src/options.js'
 
 /** The project root (tests run from dist/test/..., sources live beside dist/). */
 export const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname
@@ -45,6 +40,44 @@ export async function tempRoot(): Promise<{ dir: string; cleanup: () => Promise<
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
 }
 
+/** A pino logger whose entries are collected, parsed, in `log`. */
+export function captureLogger(): { logger: Logger; log: Record<string, unknown>[] } {
+  const log: Record<string, unknown>[] = []
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n')) if (line) log.push(JSON.parse(line))
+      callback()
+    },
+  })
+  return { logger: createLogger({ format: 'json', destination }), log }
+}
+
+/** A server listening on 127.0.0.1 and a free port. */
+export interface Listening {
+  readonly url: string
+  readonly port: number
+  close(): Promise<void>
+}
+
+/** Listens on a free loopback port; a bare handler is put in sluice's node:http server first. */
+export async function serve(target: Server | NodeHandler): Promise<Listening> {
+  const server = typeof target === 'function' ? createHttpServer(target) : target
+  const url = await listen(server, '127.0.0.1', 0)
+  return { url, port: Number(new URL(url).port), close: () => shutdown(server, 1000) }
+}
+
+/** A Fastify app on sluice's node:http server (same limits as the others); `server()` once ready. */
+export function fastifyApp(): { app: FastifyInstance; server: () => Server } {
+  let server: Server | undefined
+  const app = Fastify({
+    serverFactory: (handler) => {
+      server = createHttpServer(handler)
+      return server
+    },
+  })
+  return { app, server: () => server! }
+}
+
 /** The adapters every behaviour suite runs against (docs/API.md). */
 export const ADAPTERS = ['node', 'express', 'fastify', 'fetch'] as const
 export type Adapter = (typeof ADAPTERS)[number]
@@ -52,27 +85,22 @@ export type Adapter = (typeof ADAPTERS)[number]
 /**
  * Starts sluice over a filesystem root on 127.0.0.1 and a free port, in this process, through
  * one adapter: node:http, Express middleware, the Fastify plugin, or the Fetch API handler
- * inside a Hono app. The middleware adapters answer unmatched requests themselves
- * (`fallthrough: false`) so that every adapter must behave identically.
+ * inside a Hono app, each given the same library options (CORS and writes included). The
+ * middleware adapters answer unmatched requests themselves (`fallthrough: false`) so that every
+ * adapter must behave identically. `log` collects what the options' logger writes: CORS
+ * denials and errors from every adapter, and the access log of the node:http handler.
  */
 export async function startServer(
   root: string,
-  options: Omit<SluiceOptions, 'root' | 'store'> = {},
+  options: Omit<SluiceOptions, 'root'> = {},
   adapter: Adapter = 'node',
 ): Promise<RunningServer> {
-  const log: Record<string, unknown>[] = []
-  const sluiceOptions = { ...options, root }
+  const { logger, log } = captureLogger()
+  const sluiceOptions = { logger, ...options, root }
   let server: Server
   switch (adapter) {
     case 'node': {
-      const destination = new Writable({
-        write(chunk, _encoding, callback) {
-          for (const line of String(chunk).split('\n')) if (line) log.push(JSON.parse(line))
-          callback()
-        },
-      })
-      const logger = createLogger({ format: 'json', destination })
-      server = createHttpServer(createNodeHandler(buildEngine(sluiceOptions), logger))
+      server = createHttpServer(createHandler(sluiceOptions))
       break
     }
     case 'express': {
@@ -83,16 +111,10 @@ export async function startServer(
       break
     }
     case 'fastify': {
-      let fastifyServer: Server | undefined
-      const app = Fastify({
-        serverFactory: (handler) => {
-          fastifyServer = createHttpServer(handler)
-          return fastifyServer
-        },
-      })
-      await app.register(fastifyPlugin, { ...sluiceOptions, fallthrough: false })
-      await app.ready()
-      server = fastifyServer!
+      const fastify = fastifyApp()
+      await fastify.app.register(fastifyPlugin, { ...sluiceOptions, fallthrough: false })
+      await fastify.app.ready()
+      server = fastify.server()
       break
     }
     case 'fetch': {
@@ -100,16 +122,13 @@ export async function startServer(
       const app = new Hono()
       app.all('*', (c) => handler(c.req.raw))
       server = createHttpServer(getRequestListener(app.fetch) as unknown as NodeHandler)
+      // As with @hono/node-server's serve(): node:http answers Expect: 100-continue itself
+      // (a Fetch API handler has no way to send 100 Continue).
+      server.removeAllListeners('checkContinue')
       break
     }
   }
-  const url = await listen(server, '127.0.0.1', 0)
-  return {
-    url,
-    port: Number(new URL(url).port),
-    log,
-    close: () => shutdown(server, 1000),
-  }
+  return { ...(await serve(server)), log }
 }
 
 export interface CliProcess {
