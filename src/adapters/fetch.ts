@@ -93,7 +93,7 @@ export function withCorsFetch<A extends unknown[]>(
 /**
  * A web Request as the engine reads it: path and query below `prefix`, lower-case header
  * names. Undefined when the path is not below `prefix`.
- * @example toEngineRequest(new Request('http://localhost/files/a.txt'), '/files') // { method: 'GET', url: '/a.txt', ... }
+ * @example toEngineRequest(new Request('http://localhost/files/a.txt?v=2'), '/files')?.url // '/a.txt?v=2'
  */
 export function toEngineRequest(request: Request, prefix = ''): EngineRequest | undefined {
   const url = new URL(request.url)

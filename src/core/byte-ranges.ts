@@ -76,6 +76,7 @@ export function parseRange(value: string): RangeSpec[] | undefined {
 /**
  * Resolves parsed specs against a representation of `size` bytes (section 14.1.1), merges
  * overlapping and nearby ranges (section 14.6), and ignores requests that would amplify.
+ * @example resolveRanges(parseRange('bytes=0-99,-100'), 1000) // { kind: 'ranges', ranges: [{ start: 0, end: 99 }, { start: 900, end: 999 }] }
  */
 export function resolveRanges(
   specs: readonly RangeSpec[],
@@ -138,12 +139,18 @@ export function formatContentRange(range: ByteRange, size: number): string {
   return `bytes ${range.start}-${range.end}/${size}`
 }
 
-/** The Content-Range of a 416 (section 14.4). */
+/**
+ * The Content-Range of a 416 (section 14.4).
+ * @example formatUnsatisfiedRange(1000) === 'bytes *\u002F1000' // true
+ */
 export function formatUnsatisfiedRange(size: number): string {
   return `bytes */${size}`
 }
 
-/** The number of bytes a range covers. */
+/**
+ * The number of bytes a range covers.
+ * @example rangeLength({ start: 0, end: 99 }) // 100
+ */
 export function rangeLength(range: ByteRange): number {
   return range.end - range.start + 1
 }

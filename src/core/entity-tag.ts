@@ -25,7 +25,10 @@ export function formatEntityTag(tag: EntityTag): string {
   return tag.weak ? `W/"${tag.opaque}"` : `"${tag.opaque}"`
 }
 
-/** True when every character may appear between the quotes of an entity-tag. */
+/**
+ * True when every character may appear between the quotes of an entity-tag.
+ * @example isValidOpaque('v1 "quoted"') // false
+ */
 export function isValidOpaque(opaque: string): boolean {
   for (let i = 0; i < opaque.length; i++) {
     if (!isEtagc(opaque.charCodeAt(i))) return false
@@ -66,12 +69,18 @@ export function parseEntityTagList(value: string): EntityTagCondition | undefine
   return tags.length > 0 ? tags : undefined
 }
 
-/** Strong comparison (section 8.8.3.2): both strong and the opaque parts identical. */
+/**
+ * Strong comparison (section 8.8.3.2): both strong and the opaque parts identical.
+ * @example strongMatch({ weak: false, opaque: 'a' }, { weak: true, opaque: 'a' }) // false
+ */
 export function strongMatch(a: EntityTag, b: EntityTag): boolean {
   return !a.weak && !b.weak && a.opaque === b.opaque
 }
 
-/** Weak comparison (section 8.8.3.2): the opaque parts identical, weakness ignored. */
+/**
+ * Weak comparison (section 8.8.3.2): the opaque parts identical, weakness ignored.
+ * @example weakMatch({ weak: false, opaque: 'a' }, { weak: true, opaque: 'a' }) // true
+ */
 export function weakMatch(a: EntityTag, b: EntityTag): boolean {
   return a.opaque === b.opaque
 }

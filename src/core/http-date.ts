@@ -36,7 +36,10 @@ export function formatHttpDate(ms: number): string {
   return new Date(clamped - (clamped % 1000)).toUTCString()
 }
 
-/** Drops the fraction of a second: HTTP-dates have whole-second resolution. */
+/**
+ * Drops the fraction of a second: HTTP-dates have whole-second resolution.
+ * @example toWholeSeconds(1500) // 1000
+ */
 export function toWholeSeconds(ms: number): number {
   return Math.floor(ms / 1000) * 1000
 }

@@ -42,6 +42,7 @@ export interface MultipartPlan {
  * no ranges, a range outside `[0, size)`, a bad boundary, or a part Content-Type with a
  * control character (CR and LF would end the part's header section) or a character above
  * U+00FF.
+ * @example planMultipart([{ start: 0, end: 4 }, { start: 10, end: 14 }], 100, 'text/plain', 'b0undary').length // 170
  */
 export function planMultipart(
   ranges: readonly ByteRange[],

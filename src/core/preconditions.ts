@@ -93,6 +93,7 @@ export function evaluatePreconditions(
  * Section 13.1.1, If-Match: true when `*` and a representation exists, or when one listed tag
  * matches the current one by strong comparison. A malformed value matches nothing: for the
  * state-changing requests this field protects, failing closed is the safe reading.
+ * @example checkIfMatch('"a", "b"', { etag: { weak: false, opaque: 'b' } }) // true
  */
 export function checkIfMatch(
   value: string | undefined,
@@ -108,6 +109,7 @@ export function checkIfMatch(
 /**
  * Section 13.1.2, If-None-Match: false when `*` and a representation exists, or when a listed
  * tag matches the current one by weak comparison. A malformed value is ignored.
+ * @example checkIfNoneMatch('W/"a"', { etag: { weak: false, opaque: 'a' } }) // false
  */
 export function checkIfNoneMatch(
   value: string | undefined,
@@ -124,6 +126,7 @@ export function checkIfNoneMatch(
 /**
  * Section 13.1.3, If-Modified-Since: false when the representation was not modified after the
  * given date. Ignored when the date is invalid or there is no modification date.
+ * @example checkIfModifiedSince('Mon, 01 Jan 2024 00:00:00 GMT', { lastModified: Date.parse('2024-01-01T00:00:00Z') }) // false
  */
 export function checkIfModifiedSince(
   value: string | undefined,
@@ -138,6 +141,7 @@ export function checkIfModifiedSince(
 /**
  * Section 13.1.4, If-Unmodified-Since: true when the representation was not modified after the
  * given date. Ignored when the date is invalid or there is no modification date.
+ * @example checkIfUnmodifiedSince('Mon, 01 Jan 2024 00:00:00 GMT', { lastModified: Date.parse('2024-06-01T00:00:00Z') }) // false
  */
 export function checkIfUnmodifiedSince(
   value: string | undefined,
@@ -154,6 +158,7 @@ export function checkIfUnmodifiedSince(
  * strong comparison (a weak tag never does); an HTTP-date must equal Last-Modified exactly and
  * that Last-Modified must be strong (section 8.8.2.2, see `isLastModifiedStrong`). Anything
  * else, including a malformed value, means "send the whole representation".
+ * @example checkIfRange('"a"', { etag: { weak: false, opaque: 'a' } }, Date.now()) // true
  */
 export function checkIfRange(value: string, current: CurrentValidators, now: number): boolean {
   let at = 0
@@ -175,6 +180,7 @@ export function checkIfRange(value: string, current: CurrentValidators, now: num
  * a modification time less than one second before now is weak, because a second change in the
  * same second could still follow it unnoticed; older ones are treated as strong. The entity-tag
  * remains the validator that is exact.
+ * @example isLastModifiedStrong(Date.parse('2024-01-01T00:00:00Z'), Date.parse('2024-01-01T00:00:00.500Z')) // false
  */
 export function isLastModifiedStrong(lastModified: number, now: number): boolean {
   return now - lastModified >= 1000

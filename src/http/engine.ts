@@ -50,6 +50,10 @@ export type Engine = (request: EngineRequest) => Promise<Reply>
 export const DEFAULT_CACHE_CONTROL = 'no-cache'
 const READ_METHODS = 'GET, HEAD, OPTIONS'
 
+/**
+ * @example const engine = createEngine({ store: await openFsStore({ root: './public' }) })
+ * const reply = await engine({ method: 'GET', url: '/index.html', headers: {} }) // reply.status: 200
+ */
 export function createEngine(options: EngineOptions): Engine {
   const store = options.store
   const index = options.index ?? 'index.html'

@@ -14,7 +14,10 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 let requestCounter = 0
 
-/** A node:http request handler over an engine, logging one line per request. */
+/**
+ * A node:http request handler over an engine, logging one line per request.
+ * @example createServer(createNodeHandler(createEngine({ store }), pino())).listen(8080)
+ */
 export function createNodeHandler(engine: Engine, logger: Logger = silentLogger()): NodeHandler {
   return (req, res) => {
     const started = performance.now()

@@ -34,7 +34,7 @@ export interface WriteGateOptions {
  * Decides whether `request` (a PUT, POST, PATCH or DELETE) may change a resource whose version
  * is `current` (undefined: it does not exist). Undefined means go ahead; otherwise the 412 or
  * 428 reply to send instead.
- * @example replyToWriteGate({ method: 'PUT', headers: { 'if-match': '"v1"' } }, { etag: '"v2"' }) // a 412 reply
+ * @example replyToWriteGate({ method: 'PUT', headers: { 'if-match': '"v1"' } }, { etag: '"v2"' })?.status // 412
  */
 export function replyToWriteGate(
   request: ReadRequest,

@@ -143,7 +143,10 @@ export function createFsStore(root: string): FsStore {
   return new FsStore(real)
 }
 
-/** The same as createFsStore, for callers that prefer a promise. */
+/**
+ * The same as createFsStore, for callers that prefer a promise.
+ * @example const store = await openFsStore({ root: './public', writable: true })
+ */
 export async function openFsStore(options: FsStoreOptions): Promise<FsStore> {
   const store = createFsStore(options.root)
   if (options.writable) await sweepStagedFiles(store.root)

@@ -59,6 +59,7 @@ export async function discardStagedFile(staged: StagedFile): Promise<void> {
  * Removes the staged files left in the tree under `root` by writers that died (a crash, a
  * SIGKILL). Files that another live process has locked are left alone. Symbolic links are not
  * followed, and the lock directory is skipped. Resolves with the number of files removed.
+ * @example const removed = await sweepStagedFiles('./public') // at start-up, before serving writes
  */
 export async function sweepStagedFiles(root: string): Promise<number> {
   let removed = 0

@@ -146,7 +146,10 @@ export type WriteResult =
   /** No space left (ENOSPC, EDQUOT); nothing was changed (507). */
   | { readonly outcome: 'insufficient-storage' }
 
-/** True when `store` implements writes. */
+/**
+ * True when `store` implements writes.
+ * @example isWritableStore({ open: async () => ({ kind: 'missing' }) }) // false
+ */
 export function isWritableStore(store: Store): store is WritableStore {
   const candidate = store as Partial<WritableStore>
   return typeof candidate.put === 'function' && typeof candidate.delete === 'function'

@@ -40,6 +40,7 @@ const OK: Check = { ok: true }
  * Whether a browser sends a CORS-preflight request first, and why: a method other than GET,
  * HEAD and POST, or a header that is not CORS-safelisted (Fetch "CORS-unsafe request-header
  * names").
+ * @example preflightReasons({ origin: 'https://app.example', method: 'PUT', headers: [['X-Custom', '1']], credentials: false }) // ['method PUT is not GET, HEAD or POST', 'x-custom is not a CORS-safelisted request-header']
  */
 export function preflightReasons(request: BrowserRequest): string[] {
   const reasons: string[] = []
@@ -58,6 +59,7 @@ export function preflightReasons(request: BrowserRequest): string[] {
 /**
  * The header list of the preflight a browser sends for `request` (Fetch "CORS-preflight fetch"
  * steps 2 to 5): names joined by `,` without a space, as browsers do.
+ * @example preflightRequestFields({ origin: 'https://app.example', method: 'PUT', headers: [['X-Custom', '1']], credentials: false })['Access-Control-Request-Headers'] // 'x-custom'
  */
 export function preflightRequestFields(request: BrowserRequest): Record<string, string> {
   const fields: Record<string, string> = {
@@ -120,6 +122,7 @@ export interface PreflightVerdict {
 /**
  * Checks a preflight answer as Fetch "CORS-preflight fetch" step 7 does, for the request that
  * caused it.
+ * @example checkPreflightResponse({ origin: 'https://app.example', method: 'PUT', headers: [], credentials: false }, 204, { 'access-control-allow-origin': 'https://app.example', 'access-control-allow-methods': 'PUT' }) // { check: { ok: true }, maxAge: 5 }
  */
 export function checkPreflightResponse(
   request: BrowserRequest,
@@ -198,6 +201,7 @@ function parseMaxAge(fields: ResponseFields): number {
 /**
  * The response header names a script can read (Fetch "CORS-safelisted response-header name";
  * `*` in Access-Control-Expose-Headers counts only without credentials).
+ * @example readableResponseHeaders({ 'content-type': 'text/plain', etag: '"v1"', 'x-secret': '1', 'access-control-expose-headers': 'ETag' }, false) // ['content-type', 'etag']
  */
 export function readableResponseHeaders(fields: ResponseFields, credentials: boolean): string[] {
   const exposed = splitList(fields['access-control-expose-headers'] ?? '')
@@ -213,6 +217,7 @@ export function readableResponseHeaders(fields: ResponseFields, credentials: boo
  * What a correct server does that a browser does not enforce: Vary: Origin when
  * Access-Control-Allow-Origin names an origin (Fetch "CORS protocol and HTTP caches"), else a
  * shared cache may hand one origin's answer to another.
+ * @example cachingWarnings({ 'access-control-allow-origin': 'https://app.example', vary: 'Origin' }) // []
  */
 export function cachingWarnings(fields: ResponseFields): string[] {
   const allowOrigin = fields['access-control-allow-origin']

@@ -174,7 +174,10 @@ export function parseOriginRule(text: string): OriginRule | { readonly error: st
   return { kind: 'pattern', scheme, suffix: host, port, text: serialize(scheme, `*.${host}`, port) }
 }
 
-/** The text form of a rule, as configured (normalized). */
+/**
+ * The text form of a rule, as configured (normalized).
+ * @example formatOriginRule(parseOriginRule('HTTPS://*.Example.com:443')) // 'https://*.example.com'
+ */
 export function formatOriginRule(rule: OriginRule): string {
   switch (rule.kind) {
     case 'any':
@@ -191,6 +194,7 @@ export function formatOriginRule(rule: OriginRule): string {
 /**
  * Whether `origin` (a parsed Origin header, or `'null'`) is matched by `rule`. `*` does not match
  * `null`: an opaque origin is allowed only by listing `null` itself.
+ * @example matchesRule(parseOriginRule('https://*.example.com'), parseOrigin('https://eu.api.example.com')) // true
  */
 export function matchesRule(rule: OriginRule, origin: SerializedOrigin | 'null'): boolean {
   if (origin === 'null') return rule.kind === 'null'

@@ -114,6 +114,7 @@ export interface NormalizedCorsOptions {
 /**
  * Validates options without building a policy: the errors (unsafe or malformed, each naming its
  * key) and the warnings a server prints at start-up.
+ * @example checkCorsOptions({ origins: ['*'], credentials: true }).errors[0].key // 'origins[0]'
  */
 export function checkCorsOptions(options: CorsPolicyOptions<never>): {
   readonly errors: readonly PolicyIssue[]

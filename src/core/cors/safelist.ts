@@ -11,12 +11,18 @@
 
 import { isOws, isToken } from '../field-syntax.js'
 
-/** Fetch "CORS-safelisted method": `GET`, `HEAD` or `POST` (compared exactly). */
+/**
+ * Fetch "CORS-safelisted method": `GET`, `HEAD` or `POST` (compared exactly).
+ * @example isCorsSafelistedMethod('PUT') // false
+ */
 export function isCorsSafelistedMethod(method: string): boolean {
   return method === 'GET' || method === 'HEAD' || method === 'POST'
 }
 
-/** Fetch "forbidden method": scripts cannot use these at all. */
+/**
+ * Fetch "forbidden method": scripts cannot use these at all.
+ * @example isForbiddenMethod('trace') // true
+ */
 export function isForbiddenMethod(method: string): boolean {
   const upper = method.toUpperCase()
   return upper === 'CONNECT' || upper === 'TRACE' || upper === 'TRACK'
@@ -27,6 +33,7 @@ const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 
 /**
  * Fetch "normalize" a method: these six are upper-cased, any other method is case-sensitive and
  * kept as written (`patch` stays `patch`, and a server listing `PATCH` does not match it).
+ * @example normalizeMethod('patch') // 'patch'
  */
 export function normalizeMethod(method: string): string {
   const upper = method.toUpperCase()
@@ -41,6 +48,7 @@ export const SAFELISTED_TOTAL_LIMIT = 1024
 /**
  * Fetch "CORS-unsafe request-header byte": controls other than HT, DEL, and the delimiters of
  * RFC 9110 section 5.6.2 except `,/;=`.
+ * @example isCorsUnsafeRequestHeaderByte(0x22) // true
  */
 export function isCorsUnsafeRequestHeaderByte(byte: number): boolean {
   if (byte < 0x20) return byte !== 0x09
@@ -73,6 +81,7 @@ const SAFELISTED_CONTENT_TYPES = new Set([
 /**
  * The essence (lower-cased `type/subtype`) of a MIME type, as MIME Sniffing's "parse a MIME type"
  * finds it, or undefined when that algorithm fails. Parameters never make it fail.
+ * @example mimeEssence(' Text/Plain ; charset=utf-8') // 'text/plain'
  */
 export function mimeEssence(value: string): string | undefined {
   let start = 0
@@ -97,6 +106,7 @@ export function mimeEssence(value: string): string | undefined {
 /**
  * Fetch "parse a single range header value" with whitespace not allowed: `bytes=` then an
  * optional start, `-`, an optional end; not both absent; start not above end.
+ * @example parseSingleRange('bytes=100-') // { start: 100, end: null }
  */
 export function parseSingleRange(
   value: string,
@@ -144,7 +154,10 @@ export function isCorsSafelistedRequestHeader(name: string, value: string): bool
   }
 }
 
-/** Why a header is not safelisted, for messages; undefined when it is. */
+/**
+ * Why a header is not safelisted, for messages; undefined when it is.
+ * @example whyNotSafelisted('X-Custom', '1') // 'x-custom is not a CORS-safelisted request-header'
+ */
 export function whyNotSafelisted(name: string, value: string): string | undefined {
   if (isCorsSafelistedRequestHeader(name, value)) return undefined
   const lower = name.toLowerCase()
@@ -185,7 +198,10 @@ export function corsUnsafeRequestHeaderNames(headers: readonly HeaderEntry[]): s
   return [...new Set(unsafe.map((n) => n.toLowerCase()))].sort()
 }
 
-/** Fetch "CORS non-wildcard request-header name": `*` in Access-Control-Allow-Headers never covers it. */
+/**
+ * Fetch "CORS non-wildcard request-header name": `*` in Access-Control-Allow-Headers never covers it.
+ * @example isNonWildcardRequestHeaderName('Authorization') // true
+ */
 export function isNonWildcardRequestHeaderName(name: string): boolean {
   return name.toLowerCase() === 'authorization'
 }
@@ -238,6 +254,7 @@ export function isForbiddenRequestHeader(name: string, value: string): boolean {
  * Fetch "CORS-safelisted response-header name": what a script can read from a cross-origin
  * response. `exposed` is Access-Control-Expose-Headers; `*` there counts only without credentials
  * and is resolved by the caller. Set-Cookie and Set-Cookie2 are never exposed.
+ * @example isCorsSafelistedResponseHeaderName('ETag', ['etag']) // true
  */
 export function isCorsSafelistedResponseHeaderName(
   name: string,
