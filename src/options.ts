@@ -100,6 +100,8 @@ export interface ResolvedOptions {
  */
 export type CorsLayerMode = 'always' | 'configured'
 
+const LOGGER_EXPECTED = 'expected a pino logger (with info, warn, error and isLevelEnabled methods)'
+
 const corsObject = z
   .strictObject(
     {
@@ -154,7 +156,7 @@ const optionsSchema = z
       { error: 'expected an object of path patterns' },
     ),
     logger: z.custom<Logger>(isLogger, {
-      error: 'expected a pino logger (with info, warn, error and isLevelEnabled methods)',
+      error: LOGGER_EXPECTED,
     }),
   })
   .partial()
@@ -186,16 +188,31 @@ export function resolveOptions(
   if (!parsed.success) throw optionError(parsed.error, options)
   const o = parsed.data
   const logger = o.logger ?? silentLogger()
-  const store = o.store ?? storeFor(o.root)
-  const writable = o.writable ?? false
-  if (writable && !isWritableStore(store)) {
-    throw new TypeError("sluice: option 'writable': the store does not implement put and delete")
+  // Every option is checked before anything is opened.
+  const warnings = new Set<string>()
+  const policy = o.cors === undefined ? null : corsPolicy(o.cors, 'cors', warnings)
+  const routes: CorsRoute[] = []
+  for (const [path, settings] of Object.entries(o.paths ?? {})) {
+    const pattern = parsePathPattern(path)
+    if ('error' in pattern) {
+      throw new TypeError(`sluice: option 'paths[${JSON.stringify(path)}]': ${pattern.error}`)
+    }
+    const key = `paths[${JSON.stringify(path)}].cors`
+    routes.push({
+      pattern,
+      policy: settings.cors === false ? null : corsPolicy(settings.cors, key, warnings),
+    })
   }
+  const writable = o.writable ?? false
   // As `sluice serve` says for --require-preconditions and --max-body without --writable.
   for (const key of ['requirePreconditions', 'maxBody'] as const) {
     if (!writable && o[key] !== undefined) {
       throw new TypeError(`sluice: option '${key}' only applies with writable: true`)
     }
+  }
+  const store = o.store ?? storeFor(o.root)
+  if (writable && !isWritableStore(store)) {
+    throw new TypeError("sluice: option 'writable': the store does not implement put and delete")
   }
   const files = createEngine({
     store,
@@ -215,21 +232,6 @@ export function resolveOptions(
       maxRanges: o.maxRanges ?? DEFAULT_RANGE_LIMITS.maxRanges,
     },
   })
-
-  const warnings = new Set<string>()
-  const policy = o.cors === undefined ? null : corsPolicy(o.cors, 'cors', warnings)
-  const routes: CorsRoute[] = []
-  for (const [path, settings] of Object.entries(o.paths ?? {})) {
-    const pattern = parsePathPattern(path)
-    if ('error' in pattern) {
-      throw new TypeError(`sluice: option 'paths[${JSON.stringify(path)}]': ${pattern.error}`)
-    }
-    const key = `paths[${JSON.stringify(path)}].cors`
-    routes.push({
-      pattern,
-      policy: settings.cors === false ? null : corsPolicy(settings.cors, key, warnings),
-    })
-  }
   // Printed at start-up by `sluice serve`; the library's start-up is here.
   for (const warning of warnings) logger.warn(`sluice: ${warning}`)
   const configured = o.cors !== undefined || o.paths !== undefined
@@ -257,9 +259,7 @@ export function resolveAppCors(
   if (!parsed.success) throw optionError(parsed.error, options, 'cors')
   const logger = settings?.logger ?? silentLogger()
   if (!isLogger(logger)) {
-    throw new TypeError(
-      `sluice: option 'logger': expected a pino logger (with info, warn, error and isLevelEnabled methods), got ${shown(logger)}`,
-    )
+    throw new TypeError(`sluice: option 'logger': ${LOGGER_EXPECTED}, got ${shown(logger)}`)
   }
   const warnings = new Set<string>()
   const policy = corsPolicy(parsed.data, 'cors', warnings)
@@ -397,9 +397,4 @@ export function resolveMiddlewareOptions(
     )
   }
   return { ...resolveOptions(rest, fallthrough ? 'configured' : 'always'), fallthrough }
-}
-
-/** Builds the engine `options` describe (`sluice serve`'s, CORS layer included). */
-export function buildEngine(options: SluiceOptions): Engine {
-  return resolveOptions(options).engine
 }
