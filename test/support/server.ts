@@ -18,7 +18,13 @@ import { expressMiddleware } from '../../src/adapters/express.js'
 import { fastifyPlugin } from '../../src/adapters/fastify.js'
 import { createFetchHandler } from '../../src/adapters/fetch.js'
 import { createHandler } from '../../src/adapters/node.js'
-import { createHttpServer, listen, type NodeHandler, shutdown } from '../../src/http/server.js'
+import {
+  createHttpServer,
+  listen,
+  type NodeHandler,
+  type ServerLimits,
+  shutdown,
+} from '../../src/http/server.js'
 import { createLogger, type Logger } from '../../src/log.js'
 import type { SluiceOptions } from '../../src/options.js'
 
@@ -67,11 +73,14 @@ export async function serve(target: Server | NodeHandler): Promise<Listening> {
 }
 
 /** A Fastify app on sluice's node:http server (same limits as the others); `server()` once ready. */
-export function fastifyApp(): { app: FastifyInstance; server: () => Server } {
+export function fastifyApp(limits: ServerLimits = {}): {
+  app: FastifyInstance
+  server: () => Server
+} {
   let server: Server | undefined
   const app = Fastify({
     serverFactory: (handler) => {
-      server = createHttpServer(handler)
+      server = createHttpServer(handler, limits)
       return server
     },
   })
@@ -94,24 +103,25 @@ export async function startServer(
   root: string,
   options: Omit<SluiceOptions, 'root'> = {},
   adapter: Adapter = 'node',
+  limits: ServerLimits = {},
 ): Promise<RunningServer> {
   const { logger, log } = captureLogger()
   const sluiceOptions = { logger, ...options, root }
   let server: Server
   switch (adapter) {
     case 'node': {
-      server = createHttpServer(createHandler(sluiceOptions))
+      server = createHttpServer(createHandler(sluiceOptions), limits)
       break
     }
     case 'express': {
       const app = express()
       app.disable('x-powered-by')
       app.use(expressMiddleware({ ...sluiceOptions, fallthrough: false }))
-      server = createHttpServer(app)
+      server = createHttpServer(app, limits)
       break
     }
     case 'fastify': {
-      const fastify = fastifyApp()
+      const fastify = fastifyApp(limits)
       await fastify.app.register(fastifyPlugin, { ...sluiceOptions, fallthrough: false })
       await fastify.app.ready()
       server = fastify.server()
@@ -121,7 +131,7 @@ export async function startServer(
       const handler = createFetchHandler(sluiceOptions)
       const app = new Hono()
       app.all('*', (c) => handler(c.req.raw))
-      server = createHttpServer(getRequestListener(app.fetch) as unknown as NodeHandler)
+      server = createHttpServer(getRequestListener(app.fetch) as unknown as NodeHandler, limits)
       // As with @hono/node-server's serve(): node:http answers Expect: 100-continue itself
       // (a Fetch API handler has no way to send 100 Continue).
       server.removeAllListeners('checkContinue')
