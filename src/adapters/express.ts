@@ -37,13 +37,24 @@ export function expressMiddleware(options: MiddlewareOptions): Middleware {
     const atMount =
       base !== '' && req.originalUrl !== undefined && !req.originalUrl.startsWith(`${base}/`)
     const url = atMount ? (req.url ?? '/').slice(1) : (req.url ?? '/')
-    engine({ method, url, headers: req.headers, base }).then((reply) => {
-      if (fallthrough && reply.fallthrough) {
-        discardReply(reply)
-        next()
-        return
-      }
-      writeReply(reply, method, res)
-    }, next)
+    engine({ method, url, headers: req.headers, base })
+      .then((reply) => {
+        if (fallthrough && reply.fallthrough) {
+          discardReply(reply)
+          next()
+          return
+        }
+        writeReply(reply, method, res)
+      })
+      .catch((error: unknown) => {
+        // The engine failed, or the next handler threw: the framework's error handling decides,
+        // unless this response has started. Nothing escapes as an unhandled rejection.
+        try {
+          if (res.headersSent) res.destroy()
+          else next(error)
+        } catch {
+          res.destroy()
+        }
+      })
   }
 }

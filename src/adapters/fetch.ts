@@ -13,7 +13,7 @@
 import { Readable } from 'node:stream'
 import { bodyStream } from '../http/body-stream.js'
 import type { EngineRequest } from '../http/engine.js'
-import type { Reply } from '../http/reply.js'
+import { discardReply, type Reply } from '../http/reply.js'
 import { type DynamicRepresentation, replyWithRepresentation } from '../http/representation.js'
 import { buildEngine, type SluiceOptions } from '../options.js'
 
@@ -79,18 +79,31 @@ export function representationResponse(
 /** A reply as a web Response; a file body streams, and the file closes when the stream does. */
 export function toResponse(reply: Reply, method: string): Response {
   const headers = new Headers()
-  for (const [name, value] of Object.entries(reply.headers)) {
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item)
-    else headers.set(name, String(value))
+  try {
+    for (const [name, value] of Object.entries(reply.headers)) {
+      if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+      else headers.set(name, String(value))
+    }
+  } catch (error) {
+    // A field value Headers refuses (a control character from a custom store): the caller's
+    // error, after the file is released.
+    discardReply(reply)
+    throw error
   }
   const body = reply.body
   if (body.kind === 'none' || method === 'HEAD') {
-    if (body.kind === 'file' || body.kind === 'multipart') body.file.close()
+    discardReply(reply)
     return new Response(null, { status: reply.status, headers })
   }
   if (body.kind === 'bytes') return new Response(body.bytes, { status: reply.status, headers })
-  const stream = bodyStream(body)
-  stream.once('close', () => body.file.close())
+  let stream: Readable
+  try {
+    stream = bodyStream(body)
+  } catch (error) {
+    discardReply(reply)
+    throw error
+  }
+  stream.once('close', () => discardReply(reply))
   const web = Readable.toWeb(stream) as ReadableStream<Uint8Array>
   return new Response(web, { status: reply.status, headers })
 }
