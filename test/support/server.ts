@@ -22,6 +22,7 @@ import {
   createNodeHandler,
   listen,
   type NodeHandler,
+  type ServerLimits,
   shutdown,
 } from '../../src/http/server.js'
 import { createLogger } from '../../src/log.js'
@@ -57,8 +58,9 @@ export type Adapter = (typeof ADAPTERS)[number]
  */
 export async function startServer(
   root: string,
-  options: Omit<SluiceOptions, 'root' | 'store'> = {},
+  options: Omit<SluiceOptions, 'root'> = {},
   adapter: Adapter = 'node',
+  limits: ServerLimits = {},
 ): Promise<RunningServer> {
   const log: Record<string, unknown>[] = []
   const sluiceOptions = { ...options, root }
@@ -72,21 +74,25 @@ export async function startServer(
         },
       })
       const logger = createLogger({ format: 'json', destination })
-      server = createHttpServer(createNodeHandler(buildEngine(sluiceOptions), logger))
+      server = createHttpServer(
+        createNodeHandler(buildEngine(sluiceOptions), logger),
+        limits,
+        logger,
+      )
       break
     }
     case 'express': {
       const app = express()
       app.disable('x-powered-by')
       app.use(expressMiddleware({ ...sluiceOptions, fallthrough: false }))
-      server = createHttpServer(app)
+      server = createHttpServer(app, limits)
       break
     }
     case 'fastify': {
       let fastifyServer: Server | undefined
       const app = Fastify({
         serverFactory: (handler) => {
-          fastifyServer = createHttpServer(handler)
+          fastifyServer = createHttpServer(handler, limits)
           return fastifyServer
         },
       })
@@ -99,7 +105,7 @@ export async function startServer(
       const handler = createFetchHandler(sluiceOptions)
       const app = new Hono()
       app.all('*', (c) => handler(c.req.raw))
-      server = createHttpServer(getRequestListener(app.fetch) as unknown as NodeHandler)
+      server = createHttpServer(getRequestListener(app.fetch) as unknown as NodeHandler, limits)
       break
     }
   }
