@@ -20,6 +20,7 @@ import {
   rangeLength,
   resolveRanges,
 } from '../../src/core/byte-ranges.js'
+import { fuzz } from '../support/fuzz.js'
 
 // ---------------------------------------------------------------------------------------------
 // The model.
@@ -502,7 +503,7 @@ describe('Range properties against the model (fast-check)', () => {
         if (want === undefined) assert.equal(got, undefined)
         else specsEqual(got!, want)
       }),
-      { numRuns: 3000 },
+      fuzz(3000),
     )
   })
 
@@ -521,7 +522,7 @@ describe('Range properties against the model (fast-check)', () => {
           sameDecision(got, modelResolve(model, size, maxRanges, gap))
         },
       ),
-      { numRuns: 2000 },
+      fuzz(2000),
     )
   })
 
@@ -569,7 +570,7 @@ describe('Range properties against the model (fast-check)', () => {
           )
         },
       ),
-      { numRuns: 1000 },
+      fuzz(1000),
     )
   })
 
@@ -583,6 +584,7 @@ describe('Range properties against the model (fast-check)', () => {
         const total = decision.ranges.reduce((n, p) => n + rangeLength(p), 0)
         assert.ok(total <= size)
       }),
+      fuzz(),
     )
   })
 })
