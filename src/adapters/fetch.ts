@@ -57,9 +57,27 @@ export function toEngineRequest(request: Request, prefix = ''): EngineRequest | 
   request.headers.forEach((value, name) => {
     headers[name] = value
   })
-  // A web ReadableStream is async-iterable in Node.js 20, so PUT content reaches the store.
-  const body = (request.body ?? undefined) as AsyncIterable<Uint8Array> | undefined
-  return { method: request.method, url: path + url.search, headers, base: prefix, body }
+  const method = request.method
+  const body = method === 'GET' || method === 'HEAD' ? undefined : contentOf(request)
+  return { method, url: path + url.search, headers, base: prefix, body }
+}
+
+/**
+ * The request content. It must be taken now, while the request is in progress: Hono's
+ * node-server builds the web Request on first access to its body, and one built after the
+ * client went away has an empty body that ends normally, which would store an empty file.
+ * That access can also throw (Hono refuses a URL with userinfo): the throw is kept for whoever
+ * reads the content, where it means what a client that went away means.
+ */
+function contentOf(request: Request): AsyncIterable<Uint8Array> | undefined {
+  try {
+    // A web ReadableStream is async-iterable in Node.js 20.
+    return (request.body ?? undefined) as AsyncIterable<Uint8Array> | undefined
+  } catch (error) {
+    return {
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+    }
+  }
 }
 
 /**
