@@ -307,7 +307,14 @@ function answerClientError(
   logger: Logger,
 ): void {
   const code = error.code ?? ''
-  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable) {
+  // The client reset the connection, or closed its side in the middle of a request (possibly
+  // after its response was sent, with the body still to come): nobody is waiting for an answer.
+  if (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'HPE_INVALID_EOF_STATE' ||
+    !socket.writable
+  ) {
     socket.destroy()
     return
   }
