@@ -10,7 +10,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createSite, expectedEtag, type SiteFixture } from '../support/fixtures.js'
-import { assertClean, MARKER } from '../support/hostile.js'
+import {
+  assertClean,
+  BAD_DATES,
+  BAD_TAG_LISTS,
+  ODD_DATES,
+  ODD_TAG_LISTS,
+  sendable,
+} from '../support/hostile.js'
 import {
   ADAPTERS,
   type RawResponse,
@@ -19,97 +26,6 @@ import {
   requestHead,
   startServer,
 } from '../support/server.js'
-
-const LONG = 'x'.repeat(8000)
-
-/** Not an entity-tag list (RFC 9110 8.8.3, 5.6.1.2), in as many ways as there are. */
-const BAD_TAG_LISTS = [
-  '',
-  ' ',
-  ',',
-  ', ,',
-  '**',
-  '* , *',
-  '*, "a"',
-  '"',
-  '"a',
-  'a"',
-  'a',
-  `${MARKER}`,
-  '"a" "b"',
-  '"a";"b"',
-  '"a" x',
-  'W/',
-  'W/"',
-  'W/a',
-  'w/"a"',
-  'W /"a"',
-  'W/ "a"',
-  '"a\\"b"',
-  '"a b"',
-  '"a\tb"',
-  `"${MARKER}\x7fx"`,
-  `"${LONG}`,
-  `${'"a",'.repeat(1500)}x`,
-  '\x80\x9b\xff',
-]
-
-/** Accepted by the grammar, though odd: obs-text inside, weak tags, long lists, `*`. */
-const ODD_TAG_LISTS = [
-  '*',
-  '"\x80\xff"',
-  '""',
-  'W/""',
-  `"${MARKER}"`,
-  `"${LONG}"`,
-  '"a",,,"b"',
-  ` \t"a"\t `,
-  Array.from({ length: 1500 }, (_, i) => `"t${i}"`).join(','),
-]
-
-/** Not an HTTP-date (RFC 9110 5.6.7). */
-const BAD_DATES = [
-  '',
-  ' ',
-  'yesterday',
-  MARKER,
-  '0',
-  '-1',
-  '1e309',
-  'NaN',
-  'Infinity',
-  '9007199254740993',
-  '1700000000',
-  '2024-03-01T12:00:00Z',
-  'Sun, 06 Nov 1994 08:49:37 GMT garbage',
-  'Sun, 06 Nov 1994 08:49:37 UTC',
-  'Sun, 06 Nov 1994 08:49:37 +0000',
-  'Sun, 06 Nov 1994 08:49:37',
-  'sun, 06 nov 1994 08:49:37 gmt',
-  'Sun,  06 Nov 1994 08:49:37 GMT',
-  'Sun, 6 Nov 1994 08:49:37 GMT',
-  'Sun, 31 Feb 2024 00:00:00 GMT',
-  'Fri, 30 Feb 2024 12:00:00 GMT',
-  'Sun, 06 Nov 1994 25:61:61 GMT',
-  'Sun, 06 Nov 99999 08:49:37 GMT',
-  'Sun, 06 Nov -1994 08:49:37 GMT',
-  'Sun, 06 Nov 1994 08:49:37.5 GMT',
-  'Xyz, 06 Nov 1994 08:49:37 GMT',
-  'Sunday, 06-Nov-94 08:49:37',
-  'Sun Nov 6 08:49:37 1994',
-  `Sun, 06 Nov 1994 08:49:37 GMT${'x'.repeat(4000)}`,
-  'Sun, 06 Nov 1994 08:49:37 GMT\xa0',
-]
-
-/** Valid HTTP-dates at the edges of what a server must handle. */
-const ODD_DATES = [
-  'Mon, 01 Jan 0000 00:00:00 GMT',
-  'Thu, 01 Jan 1970 00:00:00 GMT',
-  'Fri, 31 Dec 9999 23:59:59 GMT',
-  'Sunday, 06-Nov-94 08:49:37 GMT',
-  'Sun Nov  6 08:49:37 1994',
-  'Sat, 01 Mar 2024 12:00:00 GMT',
-]
 
 let site: SiteFixture
 let server: RunningServer
@@ -127,10 +43,6 @@ async function get(fields: Record<string, string>, method = 'GET'): Promise<RawR
   assertClean(res, `${method} ${shown}`, { method, paths: [site.base] })
   return res
 }
-
-/** node:http refuses a field with a byte outside what a field value may hold (400). */
-// eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const sendable = (value: string) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(value)
 
 for (const adapter of ADAPTERS) {
   describe(`hostile conditional fields through the ${adapter} adapter`, () => {

@@ -56,6 +56,12 @@ export function assertClean(res: RawResponse, what: string, options: CleanOption
   if (bodiless) assert.equal(res.body.length, 0, `${context}: a body where none belongs`)
 }
 
+/** node:http refuses a field value with a control character other than HTAB (400). */
+export function sendable(value: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  return !/[\x00-\x08\x0a-\x1f\x7f]/.test(value)
+}
+
 /** The contents of every regular file below `root`: what a 200 may legitimately carry. */
 export async function filesBelow(root: string): Promise<Buffer[]> {
   const out: Buffer[] = []
@@ -64,3 +70,96 @@ export async function filesBelow(root: string): Promise<Buffer[]> {
   }
   return out
 }
+
+// Hostile values of the conditional request fields, shared by the read and write corpora.
+
+const LONG = 'x'.repeat(8000)
+
+/** Not an entity-tag list (RFC 9110 8.8.3, 5.6.1.2), in as many ways as there are. */
+export const BAD_TAG_LISTS = [
+  '',
+  ' ',
+  ',',
+  ', ,',
+  '**',
+  '* , *',
+  '*, "a"',
+  '"',
+  '"a',
+  'a"',
+  'a',
+  `${MARKER}`,
+  '"a" "b"',
+  '"a";"b"',
+  '"a" x',
+  'W/',
+  'W/"',
+  'W/a',
+  'w/"a"',
+  'W /"a"',
+  'W/ "a"',
+  '"a\\"b"',
+  '"a b"',
+  '"a\tb"',
+  `"${MARKER}\x7fx"`,
+  `"${LONG}`,
+  `${'"a",'.repeat(1500)}x`,
+  '\x80\x9b\xff',
+]
+
+/** Accepted by the grammar, though odd: obs-text inside, weak tags, long lists, `*`. */
+export const ODD_TAG_LISTS = [
+  '*',
+  '"\x80\xff"',
+  '""',
+  'W/""',
+  `"${MARKER}"`,
+  `"${LONG}"`,
+  '"a",,,"b"',
+  ` \t"a"\t `,
+  Array.from({ length: 1500 }, (_, i) => `"t${i}"`).join(','),
+]
+
+/** Not an HTTP-date (RFC 9110 5.6.7). */
+export const BAD_DATES = [
+  '',
+  ' ',
+  'yesterday',
+  MARKER,
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  'Infinity',
+  '9007199254740993',
+  '1700000000',
+  '2024-03-01T12:00:00Z',
+  'Sun, 06 Nov 1994 08:49:37 GMT garbage',
+  'Sun, 06 Nov 1994 08:49:37 UTC',
+  'Sun, 06 Nov 1994 08:49:37 +0000',
+  'Sun, 06 Nov 1994 08:49:37',
+  'sun, 06 nov 1994 08:49:37 gmt',
+  'Sun,  06 Nov 1994 08:49:37 GMT',
+  'Sun, 6 Nov 1994 08:49:37 GMT',
+  'Sun, 31 Feb 2024 00:00:00 GMT',
+  'Fri, 30 Feb 2024 12:00:00 GMT',
+  'Sun, 06 Nov 1994 25:61:61 GMT',
+  'Sun, 06 Nov 99999 08:49:37 GMT',
+  'Sun, 06 Nov -1994 08:49:37 GMT',
+  'Sun, 06 Nov 1994 08:49:37.5 GMT',
+  'Xyz, 06 Nov 1994 08:49:37 GMT',
+  'Sunday, 06-Nov-94 08:49:37',
+  'Sun Nov 6 08:49:37 1994',
+  `Sun, 06 Nov 1994 08:49:37 GMT${'x'.repeat(4000)}`,
+  'Sun, 06 Nov 1994 08:49:37 GMT\xa0',
+]
+
+/** Valid HTTP-dates at the edges of what a server must handle. */
+export const ODD_DATES = [
+  'Mon, 01 Jan 0000 00:00:00 GMT',
+  'Thu, 01 Jan 1970 00:00:00 GMT',
+  'Fri, 31 Dec 9999 23:59:59 GMT',
+  'Sunday, 06-Nov-94 08:49:37 GMT',
+  'Sun Nov  6 08:49:37 1994',
+  'Sat, 01 Mar 2024 12:00:00 GMT',
+]
