@@ -11,6 +11,10 @@ import { parseRange, resolveRanges } from '../../src/core/byte-ranges.js'
 import { parseEntityTag, parseEntityTagList } from '../../src/core/entity-tag.js'
 import { parseHttpDate } from '../../src/core/http-date.js'
 import { checkIfRange, evaluatePreconditions } from '../../src/core/preconditions.js'
+import { parseOrigin } from '../../src/core/cors/origin.js'
+import { createCorsPolicy } from '../../src/core/cors/policy.js'
+import { parseTokenList } from '../../src/core/field-syntax.js'
+import { decideWrite } from '../../src/core/write-preconditions.js'
 import { parseTarget } from '../../src/http/target.js'
 
 const MIB = 1024 * 1024
@@ -76,6 +80,47 @@ const parsers: [string, (value: string) => unknown, string[]][] = [
       )
     },
     [repeat('"a",'), repeat('W/"a", '), repeat(' '), repeat('Sun, ')],
+  ],
+  [
+    'decideWrite',
+    (v) =>
+      decideWrite(
+        'PUT',
+        { ifMatch: v, ifNoneMatch: v, ifUnmodifiedSince: v },
+        { etag: { weak: false, opaque: 'a' }, lastModified: 0 },
+        true,
+      ),
+    [repeat('"a",'), repeat('W/"a", '), repeat(' ')],
+  ],
+  [
+    'parseOrigin',
+    parseOrigin,
+    [
+      repeat('a.', 'https://'),
+      repeat('a', 'https://'),
+      repeat('-', 'https://a'),
+      repeat(':', 'https://[::1'),
+      repeat('1', 'https://a:'),
+      repeat('/'),
+      repeat('a'),
+    ],
+  ],
+  [
+    'parseTokenList and a CORS preflight decision',
+    (v) => {
+      parseTokenList(v)
+      const policy = createCorsPolicy({ origins: ['https://*.example.com'], headers: ['x-a'] })
+      return policy.decidePreflight(
+        {
+          origin: `https://${'a.'.repeat(1000)}example.com`,
+          method: 'PUT',
+          headers: v,
+          privateNetwork: false,
+        },
+        {},
+      )
+    },
+    [repeat('x-a,'), repeat('x-a , \t'), repeat(','), repeat(' '), repeat('x', '', ' y')],
   ],
   [
     'parseTarget',
