@@ -197,6 +197,15 @@ export function createHttpServer(
     if (req.httpVersionMajor !== 1) return refuse(req, res, 400, NOT_HTTP_1, logger)
     const host = hostProblem(req)
     if (host !== undefined) return refuse(req, res, 400, host, logger)
+    // node (20 to 22 at least) answers the last request maxRequestsPerSocket allows with
+    // `Connection: close` but keeps the connection open until the keep-alive timeout; a
+    // response that does not keep the connection alive closes it when it ends.
+    if (
+      (res as ServerResponse & { maxRequestsOnConnectionReached?: boolean })
+        .maxRequestsOnConnectionReached
+    ) {
+      res.shouldKeepAlive = false
+    }
     handler(req, res)
   }
   const server = createServer(
