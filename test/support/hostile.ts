@@ -65,6 +65,12 @@ export function sendable(value: string): boolean {
   return !/[\x00-\x08\x0a-\x1f\x7f]/.test(value)
 }
 
+/** True when `text` holds a C0 or C1 control character, or DEL. */
+export function hasControl(text: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  return /[\x00-\x1f\x7f-\x9f]/.test(text)
+}
+
 /** The contents of every regular file below `root`: what a 200 may legitimately carry. */
 export async function filesBelow(root: string): Promise<Buffer[]> {
   const out: Buffer[] = []
