@@ -9,10 +9,13 @@
  */
 
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { corsCheckCommand, parseCorsCheckArgs } from '../../src/cli/cors-check.js'
 import { startCorsServer, type CorsTestServer } from '../support/cors-server.js'
 import { createSite, type SiteFixture } from '../support/fixtures.js'
-import { assertClean, MARKER, sendable } from '../support/hostile.js'
+import { assertClean, hasControl, MARKER, sendable } from '../support/hostile.js'
 import { type RawResponse, rawRequest, requestHead } from '../support/server.js'
 
 const ALLOWED = ['https://app.example', 'https://a.cdn.example.com', 'https://x.y.cdn.example.com']
@@ -258,5 +261,31 @@ describe('hostile preflight questions from an allowed origin', () => {
       'Access-Control-Request-Method': 'PUT',
     })
     assert.equal(good.status, 204)
+  })
+})
+
+describe('cors-check against a hostile server', () => {
+  test('control characters in the answer reach the report escaped, never raw', async () => {
+    const hostile = createServer((_req, res) => {
+      // Latin-1 field values: node writes each character as one byte, C1 controls included.
+      res.writeHead(200, 'OK \x9b2J', {
+        'Access-Control-Allow-Origin': 'https://app.example\x9b[2J\x85',
+        'X-Other': '\x9d\x90',
+      })
+      res.end('x')
+    })
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/x`
+      const config = parseCorsCheckArgs([url, '--origin', 'https://app.example'])
+      assert.notEqual(config, 'help')
+      const lines: string[] = []
+      await corsCheckCommand(config as Exclude<typeof config, 'help'>, (line) => lines.push(line))
+      const report = lines.join('\n')
+      assert.ok(!hasControl(report.replace(/\n/g, '')), JSON.stringify(report))
+      assert.match(report, /https:\/\/app\.example\\u009b\[2J\\u0085/)
+    } finally {
+      hostile.close()
+    }
   })
 })
