@@ -174,22 +174,19 @@ describe('the CLI log formats', () => {
     await rawRequest(port, 'GET / HTTP/1.1\r\nHost: x\r\nX: \x9b\x1b\r\n')
   }
 
-  test('pretty: every line is an entry head or one of its fields, with no control character', async () => {
-    const cli = runCli([
-      'serve',
-      site.root,
-      '--port',
-      '0',
-      '--log-format',
-      'pretty',
-      '--cors-origin',
-      'https://app.example',
-    ])
-    const port = Number(new URL(await cli.url).port)
-    await hostileRequests(port)
+  /** Runs the CLI with `flags`, sends `requests`, stops it: what it printed after its URL. */
+  async function logOf(flags: string[], requests: (port: number) => Promise<void>) {
+    const cli = runCli(['serve', site.root, '--port', '0', ...flags])
+    await requests(Number(new URL(await cli.url).port))
+    await sleep(100)
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited, 0)
-    const lines = cli.stdout().trimEnd().split('\n').slice(1)
+    return { text: cli.stdout(), lines: cli.stdout().trimEnd().split('\n').slice(1) }
+  }
+  const CORS = ['--cors-origin', 'https://app.example']
+
+  test('pretty: every line is an entry head or one of its fields, with no control character', async () => {
+    const { text, lines } = await logOf(['--log-format', 'pretty', ...CORS], hostileRequests)
     const heads = lines.filter((line) =>
       /^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR): /.test(line),
     )
@@ -204,32 +201,14 @@ describe('the CLI log formats', () => {
     // Five requests, two CORS denials and the shutdown: nothing forged, nothing lost.
     assert.equal(heads.filter((h) => h.includes('INFO: request')).length, 5)
     assert.equal(heads.filter((h) => h.includes('WARN: CORS denied')).length, 2)
-    assert.ok(!cli.stdout().includes('INFO: forged'))
+    assert.ok(!text.includes('INFO: forged'))
     // (rawRequest writes strings as UTF-8: \x9b arrives as the bytes C2 9B, read as Latin-1.)
-    assert.match(cli.stdout(), /origin: "https:\/\/evil\.example.?\\u009b2J.?\\u0085/)
+    assert.match(text, /origin: "https:\/\/evil\.example.?\\u009b2J.?\\u0085/)
   })
 
   test('json: one entry per line, every line parses, C1 controls escaped in origins', async () => {
-    const cli = runCli([
-      'serve',
-      site.root,
-      '--port',
-      '0',
-      '--log-format',
-      'json',
-      '--cors-origin',
-      'https://app.example',
-    ])
-    const port = Number(new URL(await cli.url).port)
-    await hostileRequests(port)
-    cli.child.kill('SIGTERM')
-    assert.equal(await cli.exited, 0)
-    const entries = cli
-      .stdout()
-      .trimEnd()
-      .split('\n')
-      .slice(1)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    const { lines } = await logOf(['--log-format', 'json', ...CORS], hostileRequests)
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
     assert.equal(entries.filter((e) => e.msg === 'request').length, 5)
     const denial = entries.find((e) => e.msg === 'CORS denied')!
     assert.ok(!hasControl(denial.origin as string))
@@ -237,23 +216,15 @@ describe('the CLI log formats', () => {
   })
 
   test('--quiet: no access entries, warnings still', async () => {
-    const cli = runCli(['serve', site.root, '--port', '0', '--log-format', 'json', '--quiet'])
-    const port = Number(new URL(await cli.url).port)
-    await rawRequest(port, requestHead('GET', '/hello.txt'))
-    const socket = connect(port, '127.0.0.1')
-    socket.on('error', () => {})
-    socket.write(`${requestHead('GET', '/big.bin')}\r\n`)
-    await new Promise((resolve) => socket.once('data', resolve))
-    socket.destroy()
-    await sleep(200)
-    cli.child.kill('SIGTERM')
-    assert.equal(await cli.exited, 0)
-    const entries = cli
-      .stdout()
-      .trimEnd()
-      .split('\n')
-      .slice(1)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    const { lines } = await logOf(['--log-format', 'json', '--quiet'], async (port) => {
+      await rawRequest(port, requestHead('GET', '/hello.txt'))
+      const socket = connect(port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.write(`${requestHead('GET', '/big.bin')}\r\n`)
+      await new Promise((resolve) => socket.once('data', resolve))
+      socket.destroy()
+    })
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
     assert.equal(entries.filter((e) => e.msg === 'request').length, 0)
     assert.equal(entries.filter((e) => e.msg === 'response cut off').length, 1)
   })

@@ -18,6 +18,7 @@ import { createSite, type SiteFixture } from '../support/fixtures.js'
 import { assertClean } from '../support/hostile.js'
 import {
   ADAPTERS,
+  type CliProcess,
   PROJECT_ROOT,
   parseRawResponse,
   type RawResponse,
@@ -209,38 +210,49 @@ describe('out of file descriptors (a child started under ulimit -n 160)', () => 
   // node's module loader alone needs about a hundred while sluice starts.
   const LIMIT = 160
 
-  test('503 with Retry-After while they are gone, no crash and no spin, and recovery by itself', async () => {
-    // A connection cap above the descriptor limit, so the descriptors run out first.
-    const cli = runCli(
-      [
-        'serve',
-        site.root,
-        '--port',
-        '0',
-        '--log-format',
-        'json',
-        '--max-connections',
-        '1000',
-        '--keep-alive-timeout',
-        '60',
-      ],
-      { fdLimit: LIMIT },
-    )
+  /**
+   * Runs the CLI under the limit with `flags`, with one keep-alive client that has been served
+   * and LIMIT + 40 more connections held open; cleans everything up after `body`.
+   */
+  async function starved(
+    flags: string[],
+    body: (server: {
+      port: number
+      pid: number
+      cli: CliProcess
+      client: ReturnType<typeof keepAlive>
+      held: Socket[]
+    }) => Promise<void>,
+  ): Promise<void> {
+    const cli = runCli(['serve', site.root, '--port', '0', '--log-format', 'json', ...flags], {
+      fdLimit: LIMIT,
+    })
     const port = Number(new URL(await cli.url).port)
-    const pid = cli.child.pid!
     const client = keepAlive(port)
-    let held: Socket[] = []
+    const held: Socket[] = []
     try {
       assert.equal((await client.get('/hello.txt')).status, 200)
-      held = await hold(port, LIMIT + 40)
+      held.push(...(await hold(port, LIMIT + 40)))
       await sleep(300)
-      assert.ok(fds(pid) >= LIMIT - 2, `${fds(pid)} descriptors in use`)
+      await body({ port, pid: cli.child.pid!, cli, client, held })
+    } finally {
+      for (const socket of held) socket.destroy()
+      client.socket.destroy()
+      cli.child.kill('SIGTERM')
+      assert.equal(await cli.exited, 0)
+    }
+  }
 
-      const starved = await client.get('/hello.txt')
-      assertClean(starved, 'out of descriptors', { allow5xx: true })
-      assert.equal(starved.status, 503)
-      assert.equal(starved.headers['retry-after'], '1')
-      assert.match(starved.body.toString(), /^Service Unavailable: out of file descriptors\n$/)
+  test('503 with Retry-After while they are gone, no crash and no spin, and recovery by itself', async () => {
+    // A connection cap above the descriptor limit, so the descriptors run out first.
+    const flags = ['--max-connections', '1000', '--keep-alive-timeout', '60']
+    await starved(flags, async ({ port, pid, cli, client, held }) => {
+      assert.ok(fds(pid) >= LIMIT - 2, `${fds(pid)} descriptors in use`)
+      const res = await client.get('/hello.txt')
+      assertClean(res, 'out of descriptors', { allow5xx: true })
+      assert.equal(res.status, 503)
+      assert.equal(res.headers['retry-after'], '1')
+      assert.match(res.body.toString(), /^Service Unavailable: out of file descriptors\n$/)
 
       // More connections keep arriving and cannot be accepted: no crash and no busy loop.
       const cpuBefore = cpuMs(pid)
@@ -253,8 +265,7 @@ describe('out of file descriptors (a child started under ulimit -n 160)', () => 
       assert.ok(cpu < wall / 2, `${cpu} ms of CPU in ${wall} ms: accept() must not spin`)
       assert.equal(cli.child.exitCode, null, 'still running')
 
-      for (const socket of held) socket.destroy()
-      held = []
+      for (const socket of held.splice(0)) socket.destroy()
       let recovered: RawResponse | undefined
       for (let i = 0; i < 50 && recovered?.status !== 200; i++) {
         await sleep(50)
@@ -262,34 +273,15 @@ describe('out of file descriptors (a child started under ulimit -n 160)', () => 
       }
       assert.equal(recovered?.status, 200, 'serves again once descriptors are free')
       assert.equal((await rawRequest(port, requestHead('GET', '/hello.txt'))).status, 200)
-    } finally {
-      for (const socket of held) socket.destroy()
-      client.socket.destroy()
-      cli.child.kill('SIGTERM')
-      assert.equal(await cli.exited, 0)
-    }
+    })
   })
 
   test('with the default connection cap (half the limit) connections alone never exhaust them', async () => {
-    const cli = runCli(['serve', site.root, '--port', '0', '--log-format', 'json'], {
-      fdLimit: LIMIT,
-    })
-    const port = Number(new URL(await cli.url).port)
-    const client = keepAlive(port)
-    let held: Socket[] = []
-    try {
-      assert.equal((await client.get('/hello.txt')).status, 200)
-      held = await hold(port, LIMIT + 40)
-      await sleep(300)
+    await starved([], async ({ cli, client, held }) => {
       const open = held.filter((socket) => !socket.destroyed).length
       assert.ok(open <= LIMIT / 2, `${open} connections kept`)
       for (let i = 0; i < 5; i++) assert.equal((await client.get('/sample.bin')).status, 200)
       assert.match(cli.stdout(), /connection limit reached/)
-    } finally {
-      for (const socket of held) socket.destroy()
-      client.socket.destroy()
-      cli.child.kill('SIGTERM')
-      assert.equal(await cli.exited, 0)
-    }
+    })
   })
 })

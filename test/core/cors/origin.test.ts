@@ -8,7 +8,7 @@ import {
   parseOrigin,
   parseOriginRule,
 } from '../../../src/core/cors/origin.js'
-import { fuzz } from '../../support/fuzz.js'
+import { fuzz, mutated } from '../../support/fuzz.js'
 
 function rule(text: string): OriginRule {
   const parsed = parseOriginRule(text)
@@ -205,30 +205,14 @@ describe('explainOriginMismatch names the closest allowed origin', () => {
 })
 
 describe('parseOrigin on hostile input (fast-check)', () => {
-  const originChar = fc.constantFrom(
-    ...'htps:/.[]0189az-_AZ@#?%\\ \t\x00\x80\x9b\xff\u0100'.split(''),
+  const nearOrigin = mutated(
+    fc.constantFrom('https://app.example', 'http://127.0.0.1:8080', 'http://[::1]:3000'),
+    'htps:/.[]0189az-_AZ@#?%\\ \t\x00\x80\x9b\xff\u0100',
   )
-  const mutated = fc
-    .tuple(
-      fc.constantFrom<string>('https://app.example', 'http://127.0.0.1:8080', 'http://[::1]:3000'),
-      fc.array(fc.tuple(fc.nat(40), originChar, fc.nat(2)), { minLength: 1, maxLength: 3 }),
-    )
-    .map(([s, edits]) => {
-      for (const [at, c, kind] of edits) {
-        const i = at % (s.length + 1)
-        s =
-          kind === 0
-            ? s.slice(0, i) + c + s.slice(i + 1)
-            : kind === 1
-              ? s.slice(0, i) + c + s.slice(i)
-              : s.slice(0, i) + s.slice(i + 1)
-      }
-      return s
-    })
 
   test('whatever it accepts is its own serialization, in the characters a browser uses', () => {
     fc.assert(
-      fc.property(fc.oneof(mutated, fc.string(), fc.webUrl()), (value) => {
+      fc.property(fc.oneof(nearOrigin, fc.string(), fc.webUrl()), (value) => {
         const parsed = parseOrigin(value)
         if (parsed === undefined) return
         assert.equal(parsed.serialized, value)
