@@ -2,6 +2,7 @@
  * The logger: pino, writing JSON lines, or human-readable lines through pino-pretty.
  */
 
+import { Writable } from 'node:stream'
 import { type Logger, pino } from 'pino'
 import pretty from 'pino-pretty'
 
@@ -22,7 +23,7 @@ export function createLogger(options: LoggerOptions): Logger {
     return pino(
       base,
       pretty({
-        destination: options.destination ?? process.stdout,
+        destination: escapingControls(options.destination ?? process.stdout),
         colorize: false,
         ignore: 'pid,hostname',
         translateTime: 'SYS:HH:MM:ss.l',
@@ -36,4 +37,27 @@ export function createLogger(options: LoggerOptions): Logger {
 /** A logger that drops everything (the library default). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' })
+}
+
+/**
+ * Control characters other than the line feed, C1 controls included, as `\uXXXX`. pino-pretty
+ * quotes and escapes values as JSON does, which leaves C1 controls (U+0080 to U+009F, which
+ * obs-text in a request field can carry) raw; a terminal may act on them.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    /[\x00-\x09\x0b-\x1f\x7f-\x9f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}
+
+/** The pretty output passes through `escapeControls` before it reaches the terminal. */
+function escapingControls(destination: NodeJS.WritableStream): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      destination.write(escapeControls(String(chunk)))
+      callback()
+    },
+  })
 }

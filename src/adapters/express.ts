@@ -65,20 +65,31 @@ export function expressMiddleware(options: MiddlewareOptions): Middleware {
       return
     }
     const body = writable ? new NodeRequestContent(req, res) : undefined
-    engine({ method, url, headers: req.headers, base, body }).then((reply) => {
-      if (fallthrough && reply.fallthrough) {
-        discardReply(reply)
-        addCorsFields(
-          reply,
-          (name) => res.getHeader(name),
-          (name, value) => res.setHeader(name, value),
-        )
-        next()
-        return
-      }
-      if (body?.mustClose()) res.setHeader('Connection', 'close')
-      writeReply(reply, method, res)
-    }, next)
+    engine({ method, url, headers: req.headers, base, body })
+      .then((reply) => {
+        if (fallthrough && reply.fallthrough) {
+          discardReply(reply)
+          addCorsFields(
+            reply,
+            (name) => res.getHeader(name),
+            (name, value) => res.setHeader(name, value),
+          )
+          next()
+          return
+        }
+        if (body?.mustClose()) res.setHeader('Connection', 'close')
+        writeReply(reply, method, res)
+      })
+      .catch((error: unknown) => {
+        // The engine failed, or the next handler threw: the framework's error handling decides,
+        // unless this response has started. Nothing escapes as an unhandled rejection.
+        try {
+          if (res.headersSent) res.destroy()
+          else next(error)
+        } catch {
+          res.destroy()
+        }
+      })
   }
 }
 

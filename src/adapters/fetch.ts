@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream'
 import { bodyStream } from '../http/body-stream.js'
 import type { EngineRequest } from '../http/engine.js'
-import type { Reply } from '../http/reply.js'
+import { discardReply, type Reply } from '../http/reply.js'
 import { type DynamicRepresentation, replyWithRepresentation } from '../http/representation.js'
 import { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from '../http/write-gate.js'
 import {
@@ -106,9 +106,27 @@ export function toEngineRequest(request: Request, prefix = ''): EngineRequest | 
   request.headers.forEach((value, name) => {
     headers[name] = value
   })
-  // A web ReadableStream is async-iterable in Node.js 20, so PUT content reaches the store.
-  const body = (request.body ?? undefined) as AsyncIterable<Uint8Array> | undefined
-  return { method: request.method, url: path + url.search, headers, base: prefix, body }
+  const method = request.method
+  const body = method === 'GET' || method === 'HEAD' ? undefined : contentOf(request)
+  return { method, url: path + url.search, headers, base: prefix, body }
+}
+
+/**
+ * The request content. It must be taken now, while the request is in progress: Hono's
+ * node-server builds the web Request on first access to its body, and one built after the
+ * client went away has an empty body that ends normally, which would store an empty file.
+ * That access can also throw (Hono refuses a URL with userinfo): the throw is kept for whoever
+ * reads the content, where it means what a client that went away means.
+ */
+function contentOf(request: Request): AsyncIterable<Uint8Array> | undefined {
+  try {
+    // A web ReadableStream is async-iterable in Node.js 20.
+    return (request.body ?? undefined) as AsyncIterable<Uint8Array> | undefined
+  } catch (error) {
+    return {
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+    }
+  }
 }
 
 /**
@@ -156,18 +174,31 @@ export function writePreconditionsResponse(
  */
 export function toResponse(reply: Reply, method: string): Response {
   const headers = new Headers()
-  for (const [name, value] of Object.entries(reply.headers)) {
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item)
-    else headers.set(name, String(value))
+  try {
+    for (const [name, value] of Object.entries(reply.headers)) {
+      if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+      else headers.set(name, String(value))
+    }
+  } catch (error) {
+    // A field value Headers refuses (a control character from a custom store): the caller's
+    // error, after the file is released.
+    discardReply(reply)
+    throw error
   }
   const body = reply.body
   if (body.kind === 'none' || method === 'HEAD') {
-    if (body.kind === 'file' || body.kind === 'multipart') body.file.close()
+    discardReply(reply)
     return new Response(null, { status: reply.status, headers })
   }
   if (body.kind === 'bytes') return new Response(body.bytes, { status: reply.status, headers })
-  const stream = bodyStream(body)
-  stream.once('close', () => body.file.close())
+  let stream: Readable
+  try {
+    stream = bodyStream(body)
+  } catch (error) {
+    discardReply(reply)
+    throw error
+  }
+  stream.once('close', () => discardReply(reply))
   const web = Readable.toWeb(stream) as ReadableStream<Uint8Array>
   return new Response(web, { status: reply.status, headers })
 }

@@ -55,6 +55,18 @@ export const configSchema = z
       writable: SHARED_RULES.writable,
       'require-preconditions': SHARED_RULES.requirePreconditions,
       'max-body': SHARED_RULES.maxBody,
+      'max-connections': integer(1, 1_000_000, 'connections open at once'),
+      'max-requests-per-socket': integer(
+        0,
+        1e9,
+        'requests on one keep-alive connection; 0 for no limit',
+      ),
+      'headers-timeout': integer(1, 3600, "seconds a client has to send a request's header fields"),
+      'request-timeout': integer(1, 86_400, 'seconds a client has to send a whole request'),
+      'keep-alive-timeout': integer(1, 3600, 'seconds an idle keep-alive connection stays open'),
+      'idle-timeout': integer(0, 86_400, 'seconds a connection may go without a byte; 0 for none'),
+      'max-url-length': integer(64, 1_048_576, 'longest request-target in bytes'),
+      'max-header-size': integer(1024, 1_048_576, 'largest request head in bytes'),
       cors: corsSchema,
       paths: z
         .record(z.string(), z.strictObject({ cors: z.union([corsSchema, z.literal(false)]) }), {

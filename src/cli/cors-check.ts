@@ -26,6 +26,7 @@ import {
   normalizeMethod,
 } from '../core/cors/safelist.js'
 import { isToken } from '../core/field-syntax.js'
+import { escapeControls } from '../log.js'
 import { parseFlags, UsageError } from './usage.js'
 
 export const CORS_CHECK_HELP = `Usage: sluice cors-check <url> --origin <origin> [options]
@@ -152,8 +153,11 @@ function toExchange(res: IncomingMessage, body: string): Exchange {
 /** Runs the check, writing the report to `out`; resolves with the exit code. */
 export async function corsCheckCommand(
   config: CorsCheckConfig,
-  out: (line: string) => void,
+  print: (line: string) => void,
 ): Promise<number> {
+  // The report quotes the server's answer, which may be hostile: obs-text in a status line or
+  // field can carry C1 controls (U+0080 to U+009F) that a terminal would act on.
+  const out = (line: string) => print(escapeControls(line))
   const { url, request } = config
   const mode = request.credentials ? 'include' : 'same-origin (no credentials cross-origin)'
   out(`cors-check: ${request.method} ${url.href}`)

@@ -8,7 +8,15 @@ import { resolve } from 'node:path'
 import { DEFAULT_RANGE_LIMITS } from '../core/byte-ranges.js'
 import { withCors } from '../http/cors.js'
 import { createEngine, DEFAULT_CACHE_CONTROL } from '../http/engine.js'
-import { createHttpServer, createNodeHandler, listen, shutdown } from '../http/server.js'
+import {
+  createHttpServer,
+  createNodeHandler,
+  DEFAULT_SERVER_LIMITS,
+  defaultMaxConnections,
+  listen,
+  type ServerLimits,
+  shutdown,
+} from '../http/server.js'
 import { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from '../http/write.js'
 import { createLogger, type LogFormat } from '../log.js'
 import { openFsStore } from '../store/fs-store.js'
@@ -40,6 +48,24 @@ Options:
   --config <file>          read options from <file> (default: ./${DEFAULT_CONFIG_FILE} when
                            present); flags override it
 
+Limits (see docs/SECURITY.md):
+  --max-connections <n>    connections open at once; more are closed unanswered (default:
+                           half the open-file limit, at most 10000; now ${defaultMaxConnections()})
+  --max-requests-per-socket <n>
+                           requests on one keep-alive connection before it closes
+                           (default ${DEFAULT_SERVER_LIMITS.maxRequestsPerSocket}; 0 for no limit)
+  --headers-timeout <s>    seconds a client has to send a request's header fields, then 408
+                           (default ${DEFAULT_SERVER_LIMITS.headersTimeoutMs / 1000})
+  --request-timeout <s>    seconds a client has to send a whole request, body included, then
+                           408 (default ${DEFAULT_SERVER_LIMITS.requestTimeoutMs / 1000})
+  --keep-alive-timeout <s> seconds an idle keep-alive connection stays open (default ${DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs / 1000})
+  --idle-timeout <s>       seconds a connection may go without sending or receiving a byte,
+                           e.g. a client that stopped reading (default ${DEFAULT_SERVER_LIMITS.idleTimeoutMs / 1000}; 0 for none)
+  --max-url-length <bytes> longest request-target; longer gets 414 (default ${DEFAULT_SERVER_LIMITS.maxUrlLength})
+  --max-header-size <bytes>
+                           largest request head (request line and header fields); larger
+                           gets 431 (default ${DEFAULT_SERVER_LIMITS.maxHeaderSize})
+
 CORS (see README "CORS"; without --cors-origin no origin may read responses cross-origin):
   --cors-origin <origin>   allow an origin: https://app.example, a pattern
                            https://*.example.com (one or more whole labels), * for any
@@ -68,6 +94,14 @@ const FLAGS = {
   'log-format': { type: 'string' },
   quiet: { type: 'boolean' },
   config: { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-requests-per-socket': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'keep-alive-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-url-length': { type: 'string' },
+  'max-header-size': { type: 'string' },
   'cors-origin': { type: 'string', multiple: true },
   'cors-credentials': { type: 'boolean' },
   'cors-methods': { type: 'string' },
@@ -88,6 +122,7 @@ export interface ServeConfig {
   /** PUT and DELETE are accepted (`--writable`). */
   readonly writes: WriteOptions | undefined
   readonly shutdownTimeoutMs: number
+  readonly limits: Required<ServerLimits>
   readonly logFormat: LogFormat
   readonly quiet: boolean
   readonly cors: CorsSetup
@@ -145,6 +180,7 @@ export async function parseServeArgs(
       (values['shutdown-timeout'] === undefined
         ? (file['shutdown-timeout'] ?? 10)
         : parseInteger('--shutdown-timeout', values['shutdown-timeout'], 0, 3600)) * 1000,
+    limits: parseLimits(values, file),
     logFormat:
       logFormat === undefined
         ? process.stdout.isTTY
@@ -182,6 +218,51 @@ function parseWriteOptions(
   return { requirePreconditions, maxBodyBytes: maxBody ?? DEFAULT_MAX_BODY_BYTES }
 }
 
+/** The limit flags; each is also a key of the configuration file, under the same name. */
+const LIMITS = {
+  'max-connections': { key: 'maxConnections', min: 1, max: 1_000_000, unit: 1 },
+  'max-requests-per-socket': { key: 'maxRequestsPerSocket', min: 0, max: 1e9, unit: 1 },
+  'headers-timeout': { key: 'headersTimeoutMs', min: 1, max: 3600, unit: 1000 },
+  'request-timeout': { key: 'requestTimeoutMs', min: 1, max: 86_400, unit: 1000 },
+  'keep-alive-timeout': { key: 'keepAliveTimeoutMs', min: 1, max: 3600, unit: 1000 },
+  'idle-timeout': { key: 'idleTimeoutMs', min: 0, max: 86_400, unit: 1000 },
+  'max-url-length': { key: 'maxUrlLength', min: 64, max: 1_048_576, unit: 1 },
+  'max-header-size': { key: 'maxHeaderSize', min: 1024, max: 1_048_576, unit: 1 },
+} as const satisfies Record<
+  string,
+  { key: keyof ServerLimits; min: number; max: number; unit: number }
+>
+
+export type LimitFlag = keyof typeof LIMITS
+
+/** The connection and request limits: each flag, else the file's value, else the default. */
+function parseLimits(
+  values: Partial<Record<LimitFlag, string>>,
+  file: Partial<Record<LimitFlag, number>>,
+): Required<ServerLimits> {
+  const limits: Record<keyof ServerLimits, number> = {
+    ...DEFAULT_SERVER_LIMITS,
+    maxConnections: defaultMaxConnections(),
+  }
+  for (const [flag, { key, min, max, unit }] of Object.entries(LIMITS)) {
+    const given = values[flag as LimitFlag]
+    const value =
+      given === undefined ? file[flag as LimitFlag] : parseInteger(`--${flag}`, given, min, max)
+    if (value !== undefined) limits[key] = value * unit
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new UsageError(
+      `--headers-timeout (${limits.headersTimeoutMs / 1000}) must not exceed --request-timeout (${limits.requestTimeoutMs / 1000})`,
+    )
+  }
+  if (limits.maxUrlLength >= limits.maxHeaderSize) {
+    throw new UsageError(
+      `--max-url-length (${limits.maxUrlLength}) must be smaller than --max-header-size (${limits.maxHeaderSize}), which includes it`,
+    )
+  }
+  return limits
+}
+
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code. */
 export async function serve(config: ServeConfig): Promise<number> {
   const logger = createLogger({ format: config.logFormat, quiet: config.quiet })
@@ -198,7 +279,7 @@ export async function serve(config: ServeConfig): Promise<number> {
     }),
     { policy: config.cors.policy, routes: config.cors.routes, logger },
   )
-  const server = createHttpServer(createNodeHandler(engine, logger))
+  const server = createHttpServer(createNodeHandler(engine, logger), config.limits, logger)
   let url: string
   try {
     url = await listen(server, config.host, config.port)

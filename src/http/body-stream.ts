@@ -38,7 +38,14 @@ function multipartStream(file: OpenedFile, plan: MultipartPlan): Readable {
       return
     }
     out.write(Buffer.from(part.head, 'latin1'))
-    const source = readRange(file, part.range.start, part.range.end)
+    let source: Readable
+    try {
+      source = readRange(file, part.range.start, part.range.end)
+    } catch (error) {
+      // Called from the previous part's 'end': a throw here would be an uncaught exception.
+      out.destroy(error as Error)
+      return
+    }
     current = source
     source.on('error', (error) => out.destroy(error))
     source.on('end', next)

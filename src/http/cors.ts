@@ -14,7 +14,7 @@
 
 import type { CorsDenial, CorsPolicy } from '../core/cors/policy.js'
 import { matchPath, type PathPattern } from '../core/path-patterns.js'
-import { type Logger, silentLogger } from '../log.js'
+import { escapeControls, type Logger, silentLogger } from '../log.js'
 import type { Engine, EngineRequest } from './engine.js'
 import { type Reply, textReply } from './reply.js'
 import { parseTarget } from './target.js'
@@ -72,16 +72,18 @@ export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
 
   const logDenial = (request: EngineRequest, origin: string, denial: CorsDenial | string) => {
     const reason = typeof denial === 'string' ? denial : denial.message
-    const key = `${origin}\n${reason}`
+    // Bounded keys: a thousand of them, each as long as a request head allows, would be a lot.
+    const key = `${origin.slice(0, 200)}\n${reason.slice(0, 400)}`
     if (logged.has(key)) return
     if (logged.size >= DENIAL_LOG_LIMIT) logged.clear()
     logged.add(key)
+    // The origin is request content: obs-text can carry C1 controls, which JSON leaves raw.
     logger.warn(
       {
-        origin: origin.slice(0, 200),
+        origin: escapeControls(origin.slice(0, 200)),
         method: request.method,
         path: request.url.slice(0, 200),
-        reason,
+        reason: escapeControls(reason),
       },
       'CORS denied',
     )

@@ -2,38 +2,106 @@
  * Writes a reply to a node:http response: one writeHead, then the body with backpressure. A
  * body that fails midway (the file changed under it) destroys the connection, so the client
  * sees a truncated response instead of one that disagrees with its headers.
+ *
+ * Nothing here throws: a reply whose head cannot be written (a field value with a control
+ * character, from a custom store or an application) becomes a fixed 500, and a body that
+ * cannot be read cuts the connection. Either way the error stays with this one response.
  */
 
 import type { ServerResponse } from 'node:http'
-import { pipeline } from 'node:stream'
+import { pipeline, type Readable } from 'node:stream'
 import { bodyStream } from './body-stream.js'
-import type { Reply } from './reply.js'
+import { type Reply, discardReply, textReply } from './reply.js'
+
+/** How a response ended, for the access log. */
+export interface WriteOutcome {
+  /** The status sent: the reply's, or 500 when the reply could not be written at all. */
+  readonly status: number
+  /** Body bytes handed to the connection (for a response cut off, up to the cut). */
+  readonly bytes: number
+  /** What replaced the reply or cut the response off. */
+  readonly error?: Error
+}
 
 /**
  * Writes `reply` for a request made with `method`. `done` is called once, when the response
- * has been written completely or abandoned (with the error that cut it off, if any).
+ * has been written completely or abandoned.
  */
 export function writeReply(
   reply: Reply,
   method: string,
   res: ServerResponse,
-  done: (error?: Error) => void = () => {},
+  done: (outcome: WriteOutcome) => void = () => {},
 ): void {
-  res.writeHead(reply.status, reply.headers as Record<string, string | number | string[]>)
+  const finish = (outcome: WriteOutcome) => {
+    try {
+      done(outcome)
+    } catch {
+      // A failing callback (the access log) must not turn into an uncaught exception.
+    }
+  }
+  if (res.headersSent) {
+    // Someone else answered already (a framework, an earlier failed attempt): give up cleanly.
+    discardReply(reply)
+    res.destroy()
+    finish({ status: reply.status, bytes: 0, error: new Error('response already started') })
+    return
+  }
   const body = reply.body
-  if (body.kind === 'none' || method === 'HEAD') {
-    if (body.kind === 'file' || body.kind === 'multipart') body.file.close()
-    res.end()
-    done()
+  const withBody = method !== 'HEAD'
+  let stream: Readable | undefined
+  if (withBody && (body.kind === 'file' || body.kind === 'multipart')) {
+    try {
+      stream = bodyStream(body)
+    } catch (error) {
+      discardReply(reply)
+      return writeFailure(res, asError(error), finish)
+    }
+  }
+  try {
+    res.writeHead(reply.status, reply.headers as Record<string, string | number | string[]>)
+  } catch (error) {
+    stream?.destroy()
+    discardReply(reply)
+    return writeFailure(res, asError(error), finish)
+  }
+  if (stream === undefined) {
+    discardReply(reply)
+    if (body.kind === 'bytes' && withBody) {
+      res.end(body.bytes)
+      finish({ status: reply.status, bytes: body.bytes.length })
+    } else {
+      res.end()
+      finish({ status: reply.status, bytes: 0 })
+    }
     return
   }
-  if (body.kind === 'bytes') {
-    res.end(body.bytes)
-    done()
-    return
-  }
-  pipeline(bodyStream(body), res, (error) => {
-    body.file.close()
-    done(error ?? undefined)
+  let bytes = 0
+  pipeline(stream, res, (error) => {
+    discardReply(reply)
+    finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes })
   })
+  stream.on('data', (chunk: Buffer) => {
+    bytes += chunk.length
+  })
+}
+
+/** The reply could not be written: a fixed 500 in its place, when nothing was sent yet. */
+function writeFailure(res: ServerResponse, error: Error, finish: (o: WriteOutcome) => void) {
+  if (res.headersSent) {
+    res.destroy()
+    finish({ status: 500, bytes: 0, error })
+    return
+  }
+  // writeHead may have set some fields before it threw; start from a clean slate.
+  for (const name of res.getHeaderNames()) res.removeHeader(name)
+  const fallback = textReply(500, 'Internal Server Error')
+  const bytes = (fallback.body as { bytes: Buffer }).bytes
+  res.writeHead(500, fallback.headers as Record<string, string | number>)
+  res.end(bytes)
+  finish({ status: 500, bytes: bytes.length, error })
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
 }

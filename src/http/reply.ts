@@ -68,7 +68,15 @@ export function textReply(status: number, reason: string, headers: ReplyHeaders 
   }
 }
 
-/** Releases what a reply holds (an open file) when it will not be written after all. */
+/**
+ * Releases what a reply holds (an open file) once it has been written or will not be. A store
+ * whose close() throws is not allowed to take the response, or the process, down with it.
+ */
 export function discardReply(reply: Reply): void {
-  if (reply.body.kind === 'file' || reply.body.kind === 'multipart') reply.body.file.close()
+  if (reply.body.kind !== 'file' && reply.body.kind !== 'multipart') return
+  try {
+    reply.body.file.close()
+  } catch {
+    // Nothing more can be done for a file that cannot be closed.
+  }
 }

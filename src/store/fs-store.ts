@@ -18,6 +18,7 @@ import { FsWriter } from './fs-writes.js'
 import { contentTypeFor } from './media-types.js'
 import { LOCK_DIRECTORY, ResourceLocks } from './resource-locks.js'
 import { isReservedName, sweepStagedFiles } from './staged-files.js'
+import { windowsNameProblem } from './windows-names.js'
 import {
   type Lookup,
   type OpenedFile,
@@ -45,23 +46,32 @@ export interface FsStoreOptions {
    * to offer them.)
    */
   readonly writable?: boolean
+  /**
+   * Refuse names Windows does not treat as plain names (devices such as `CON` and `aux.txt`,
+   * trailing dots, `:`, 8.3 short names): see windows-names.ts. Default: on Windows only.
+   */
+  readonly windowsNames?: boolean
 }
 
 export class FsStore implements WritableStore {
   readonly root: string
   readonly tags = new ContentTagCache()
   readonly #writer: FsWriter
+  readonly #windowsNames: boolean
 
   /** `root` must already be a real path (see `openFsStore`). */
-  constructor(root: string) {
+  constructor(root: string, options: { windowsNames?: boolean } = {}) {
     this.root = root
     const locks = new ResourceLocks({ directory: join(root, LOCK_DIRECTORY) })
     this.#writer = new FsWriter({ root, tags: this.tags, locks })
+    this.#windowsNames = options.windowsNames ?? process.platform === 'win32'
   }
 
   async open(path: ResourcePath): Promise<Lookup> {
     // Staged files and lock files are sluice's own, never a resource (even with --dotfiles).
     if (path.some(isReservedName)) return { kind: 'missing' }
+    const windows = this.#windowsProblem(path)
+    if (windows !== undefined) return { kind: 'forbidden', reason: windows }
     const located = await this.#locate(path)
     if (located.kind !== 'found') return located.lookup
     for (let attempt = 0; attempt < HASH_ATTEMPTS; attempt++) {
@@ -72,11 +82,25 @@ export class FsStore implements WritableStore {
   }
 
   put(path: ResourcePath, body: WriteBody, condition: WriteCondition): Promise<WriteResult> {
+    const windows = this.#windowsProblem(path)
+    if (windows !== undefined) return Promise.resolve({ outcome: 'forbidden', reason: windows })
     return this.#writer.put(path, body, condition)
   }
 
   delete(path: ResourcePath, condition: WriteCondition): Promise<WriteResult> {
+    const windows = this.#windowsProblem(path)
+    if (windows !== undefined) return Promise.resolve({ outcome: 'forbidden', reason: windows })
     return this.#writer.delete(path, condition)
+  }
+
+  /** On Windows (or when told to), a segment Windows would not take as a plain name. */
+  #windowsProblem(path: ResourcePath): string | undefined {
+    if (!this.#windowsNames) return undefined
+    for (const segment of path) {
+      const problem = windowsNameProblem(segment)
+      if (problem !== undefined) return problem
+    }
+    return undefined
   }
 
   /** The absolute filesystem path for a resource path (not checked for symbolic links). */
@@ -137,10 +161,13 @@ export class FsStore implements WritableStore {
  * A store over the directory `root`. The root is resolved to its real path once, so every
  * later containment check compares real paths. Throws when it is not a directory.
  */
-export function createFsStore(root: string): FsStore {
+export function createFsStore(
+  root: string,
+  options: Pick<FsStoreOptions, 'windowsNames'> = {},
+): FsStore {
   const real = realpathSync(root)
   if (!statSync(real).isDirectory()) throw new Error(`'${root}' is not a directory`)
-  return new FsStore(real)
+  return new FsStore(real, options)
 }
 
 /**
@@ -148,8 +175,9 @@ export function createFsStore(root: string): FsStore {
  * @example const store = await openFsStore({ root: './public', writable: true })
  */
 export async function openFsStore(options: FsStoreOptions): Promise<FsStore> {
-  const store = createFsStore(options.root)
-  if (options.writable) await sweepStagedFiles(store.root)
+  const { root, writable, ...rest } = options
+  const store = createFsStore(root, rest)
+  if (writable) await sweepStagedFiles(store.root)
   return store
 }
 

@@ -70,6 +70,35 @@ describe('usage errors exit 2 with one line on stderr', () => {
     },
     { args: ['serve', '.', '--cache-control', 'a\r\nb'], pattern: /--cache-control/ },
     { args: ['frobnicate'], pattern: /unknown command 'frobnicate'/ },
+    {
+      args: ['serve', '.', '--max-connections', '0'],
+      pattern: /--max-connections expects an integer from 1/,
+    },
+    {
+      args: ['serve', '.', '--max-requests-per-socket', '-1'],
+      pattern: /--max-requests-per-socket/,
+    },
+    {
+      args: ['serve', '.', '--headers-timeout', '0'],
+      pattern: /--headers-timeout expects an integer from 1/,
+    },
+    { args: ['serve', '.', '--idle-timeout', '1.5'], pattern: /--idle-timeout expects an integer/ },
+    {
+      args: ['serve', '.', '--keep-alive-timeout', 'x'],
+      pattern: /--keep-alive-timeout expects an integer/,
+    },
+    {
+      args: ['serve', '.', '--max-header-size', '100'],
+      pattern: /--max-header-size expects an integer from 1024/,
+    },
+    {
+      args: ['serve', '.', '--headers-timeout', '30', '--request-timeout', '10'],
+      pattern: /--headers-timeout \(30\) must not exceed --request-timeout \(10\)/,
+    },
+    {
+      args: ['serve', '.', '--max-url-length', '20000'],
+      pattern: /--max-url-length \(20000\) must be smaller than --max-header-size \(16384\)/,
+    },
   ]
   for (const { args, pattern } of cases) {
     test(`sluice ${args.join(' ')}`, async () => {

@@ -108,6 +108,35 @@ describe('the configuration file', () => {
     assert.equal((await withConfig({ dotfiles: true })).writes, undefined)
   })
 
+  test('holds the connection and request limits, and flags override them', async () => {
+    const config = await withConfig(
+      {
+        'max-connections': 50,
+        'max-requests-per-socket': 0,
+        'headers-timeout': 5,
+        'request-timeout': 60,
+        'keep-alive-timeout': 2,
+        'idle-timeout': 0,
+        'max-url-length': 1000,
+        'max-header-size': 4096,
+      },
+      [join(dir, 'site'), '--headers-timeout', '7', '--max-connections', '60'],
+    )
+    assert.deepEqual(config.limits, {
+      maxConnections: 60,
+      maxRequestsPerSocket: 0,
+      headersTimeoutMs: 7000,
+      requestTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 2000,
+      idleTimeoutMs: 0,
+      maxUrlLength: 1000,
+      maxHeaderSize: 4096,
+    })
+    await refused(withConfig({ 'headers-timeout': 30, 'request-timeout': 10 }), /must not exceed/)
+    await refused(withConfig({ 'max-url-length': 20_000 }), /smaller than --max-header-size/)
+    await refused(withConfig({ 'idle-timeout': -1 }), /idle-timeout: expected an integer/)
+  })
+
   test('flags override the file, key by key', async () => {
     const config = await withConfig(
       { port: 1234, cors: { origin: ['https://app.example'], methods: ['PUT'], 'max-age': 60 } },

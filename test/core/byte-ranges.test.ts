@@ -20,6 +20,7 @@ import {
   rangeLength,
   resolveRanges,
 } from '../../src/core/byte-ranges.js'
+import { fuzz, mutated } from '../support/fuzz.js'
 
 // ---------------------------------------------------------------------------------------------
 // The model.
@@ -458,30 +459,7 @@ const rangeHeader = fc
       `${u}=${afterEquals}${elements.map((e) => e.join('')).join(',')}`,
   )
 /** A grammatical value with a few characters replaced, inserted or deleted. */
-const mutated = fc
-  .tuple(
-    rangeHeader,
-    fc.array(
-      fc.tuple(
-        fc.nat(60),
-        fc.constantFrom(...'0123456789-,= \tbytexBYTES;.+\x00'.split('')),
-        fc.nat(2),
-      ),
-      { minLength: 1, maxLength: 3 },
-    ),
-  )
-  .map(([s, edits]) => {
-    for (const [at, c, kind] of edits) {
-      const i = at % (s.length + 1)
-      s =
-        kind === 0
-          ? s.slice(0, i) + c + s.slice(i + 1)
-          : kind === 1
-            ? s.slice(0, i) + c + s.slice(i)
-            : s.slice(0, i) + s.slice(i + 1)
-    }
-    return s
-  })
+const nearRange = mutated(rangeHeader, '0123456789-,= \tbytexBYTES;.+\x00')
 const junk = fc.oneof(
   fc.string({ unit: fc.constantFrom(...'bytes=BYTES-,0123456789 \t;x*'.split('')), maxLength: 30 }),
   fc.string(),
@@ -489,7 +467,7 @@ const junk = fc.oneof(
 )
 const anyValue = fc.oneof(
   { weight: 3, arbitrary: rangeHeader },
-  { weight: 2, arbitrary: mutated },
+  { weight: 2, arbitrary: nearRange },
   junk,
 )
 
@@ -502,7 +480,7 @@ describe('Range properties against the model (fast-check)', () => {
         if (want === undefined) assert.equal(got, undefined)
         else specsEqual(got!, want)
       }),
-      { numRuns: 3000 },
+      fuzz(3000),
     )
   })
 
@@ -521,7 +499,7 @@ describe('Range properties against the model (fast-check)', () => {
           sameDecision(got, modelResolve(model, size, maxRanges, gap))
         },
       ),
-      { numRuns: 2000 },
+      fuzz(2000),
     )
   })
 
@@ -569,7 +547,7 @@ describe('Range properties against the model (fast-check)', () => {
           )
         },
       ),
-      { numRuns: 1000 },
+      fuzz(1000),
     )
   })
 
@@ -583,6 +561,7 @@ describe('Range properties against the model (fast-check)', () => {
         const total = decision.ranges.reduce((n, p) => n + rangeLength(p), 0)
         assert.ok(total <= size)
       }),
+      fuzz(),
     )
   })
 })

@@ -16,6 +16,7 @@ import {
   strongMatch,
   weakMatch,
 } from '../../src/core/entity-tag.js'
+import { fuzz } from '../support/fuzz.js'
 
 const strong = (opaque: string): EntityTag => ({ weak: false, opaque })
 const weak = (opaque: string): EntityTag => ({ weak: true, opaque })
@@ -213,6 +214,7 @@ describe('entity-tag properties (fast-check)', () => {
         assert.ok(isValidOpaque(tag.opaque))
         assert.deepEqual(parseEntityTag(formatEntityTag(tag)), tag)
       }),
+      fuzz(),
     )
   })
 
@@ -233,6 +235,7 @@ describe('entity-tag properties (fast-check)', () => {
           assert.deepEqual(parseEntityTagList(text), tags.length > 0 ? tags : undefined)
         },
       ),
+      fuzz(),
     )
   })
 
@@ -243,7 +246,7 @@ describe('entity-tag properties (fast-check)', () => {
         const one = parseEntityTag(s)
         assert.deepEqual(one, ONE.test(s) ? modelTag(s.replace(/^[ \t]+|[ \t]+$/g, '')) : undefined)
       }),
-      { numRuns: 2000 },
+      fuzz(2000),
     )
   })
 })

@@ -16,6 +16,7 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import type { ByteRange } from '../../src/core/byte-ranges.js'
 import { type MultipartPlan, planMultipart } from '../../src/core/multipart.js'
+import { fuzz } from '../support/fuzz.js'
 
 /** The body a writer sends for `plan`: each head (latin1), the part's bytes, then the tail. */
 function writePlan(plan: MultipartPlan, file: Buffer): Buffer {
@@ -239,6 +240,7 @@ describe('multipart properties (fast-check)', () => {
           assert.deepEqual(body, buildBody(file, ranges, type, boundary))
         },
       ),
+      fuzz(),
     )
   })
 
@@ -263,6 +265,7 @@ describe('multipart properties (fast-check)', () => {
           assert.equal(part.fields.get('content-type'), type)
         })
       }),
+      fuzz(),
     )
   })
 })

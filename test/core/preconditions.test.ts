@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import type { EntityTag } from '../../src/core/entity-tag.js'
+import { type EntityTag, parseEntityTagList } from '../../src/core/entity-tag.js'
+import { parseHttpDate } from '../../src/core/http-date.js'
 import {
   type ConditionalFields,
   type CurrentValidators,
@@ -17,6 +18,7 @@ import {
   type PreconditionField,
   type PreconditionResult,
 } from '../../src/core/preconditions.js'
+import { fuzz } from '../support/fuzz.js'
 
 const strong = (opaque: string): EntityTag => ({ weak: false, opaque })
 const weak = (opaque: string): EntityTag => ({ weak: true, opaque })
@@ -584,6 +586,7 @@ describe('precondition properties (fast-check)', () => {
           evaluatePreconditions(m, f, cur),
         )
       }),
+      fuzz(),
     )
   })
 
@@ -596,6 +599,7 @@ describe('precondition properties (fast-check)', () => {
           evaluatePreconditions(m, f, cur),
         )
       }),
+      fuzz(),
     )
   })
 
@@ -607,6 +611,7 @@ describe('precondition properties (fast-check)', () => {
         assert.notEqual(result.outcome, 'not-modified')
         assert.deepEqual(evaluatePreconditions(m, { ...f, ifModifiedSince: other }, cur), result)
       }),
+      fuzz(),
     )
   })
 
@@ -618,6 +623,7 @@ describe('precondition properties (fast-check)', () => {
           evaluatePreconditions('GET', f, cur),
         )
       }),
+      fuzz(),
     )
   })
 
@@ -631,6 +637,81 @@ describe('precondition properties (fast-check)', () => {
         )
         if (first.outcome === 'failed') assert.deepEqual(evaluatePreconditions(m, f, cur), first)
       }),
+      fuzz(),
+    )
+  })
+
+  // Hostile field values: near-valid lists and dates with junk mixed in, raw obs-text and
+  // controls, whatever a client can put in a field.
+  const junkChar = fc.constantFrom(...' \t,"W/*\\\x00\x7f\x80\xff\u0100a1:'.split(''))
+  const hostile = fc.oneof(
+    fc.constantFrom(...tagValues, ...dateValues),
+    fc.string({ unit: junkChar, maxLength: 24 }),
+    fc
+      .tuple(
+        fc.constantFrom(...tagValues, ...dateValues),
+        fc.string({ unit: junkChar, maxLength: 4 }),
+      )
+      .map(([v, junk]) => v + junk),
+    fc.string({ unit: fc.integer({ min: 0, max: 0x2ff }).map((c) => String.fromCharCode(c)) }),
+  )
+  const hostileFields = fc.record(
+    {
+      ifMatch: hostile,
+      ifNoneMatch: hostile,
+      ifModifiedSince: hostile,
+      ifUnmodifiedSince: hostile,
+    },
+    { requiredKeys: [] },
+  )
+
+  test('hostile values never throw and always give one of the three outcomes', () => {
+    fc.assert(
+      fc.property(anyMethod, hostileFields, anyCurrent, hostile, (m, f, cur, ifRange) => {
+        const result = evaluatePreconditions(m, f, cur)
+        assert.ok(['proceed', 'not-modified', 'failed'].includes(result.outcome))
+        if (cur !== undefined) assert.equal(typeof checkIfRange(ifRange, cur, T + 5000), 'boolean')
+      }),
+      fuzz(2000),
+    )
+  })
+
+  test('a date field that is not an HTTP-date is ignored (13.1.3, 13.1.4)', () => {
+    fc.assert(
+      fc.property(anyMethod, hostileFields, anyCurrent, (m, f, cur) => {
+        const without = { ...f }
+        if (f.ifModifiedSince !== undefined && parseHttpDate(f.ifModifiedSince) === undefined)
+          delete without.ifModifiedSince
+        if (f.ifUnmodifiedSince !== undefined && parseHttpDate(f.ifUnmodifiedSince) === undefined)
+          delete without.ifUnmodifiedSince
+        const strip = (r: PreconditionResult) =>
+          r.outcome === 'proceed' ? { outcome: r.outcome } : r
+        assert.deepEqual(
+          strip(evaluatePreconditions(m, f, cur)),
+          strip(evaluatePreconditions(m, without, cur)),
+        )
+      }),
+      fuzz(2000),
+    )
+  })
+
+  test('an If-Match that is not an entity-tag list never holds (13.1.1)', () => {
+    fc.assert(
+      fc.property(anyMethod, hostile, anyCurrent, (m, ifMatch, cur) => {
+        fc.pre(parseEntityTagList(ifMatch) === undefined)
+        assert.deepEqual(evaluatePreconditions(m, { ifMatch }, cur), failed('If-Match'))
+      }),
+      fuzz(1000),
+    )
+  })
+
+  test('an If-Range that is neither an entity-tag nor an HTTP-date never honours Range (13.1.5)', () => {
+    fc.assert(
+      fc.property(hostile, (ifRange) => {
+        fc.pre(!/^[ \t]*(W\/)?"/.test(ifRange) && parseHttpDate(ifRange.trim(), T) === undefined)
+        assert.equal(checkIfRange(ifRange, current, T + 5000), false)
+      }),
+      fuzz(1000),
     )
   })
 })

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
 import type { ConditionalFields, CurrentValidators } from '../../src/core/preconditions.js'
 import { decideWrite, type WriteDecision } from '../../src/core/write-preconditions.js'
+import { fuzz } from '../support/fuzz.js'
+import { BAD_DATES, BAD_TAG_LISTS, ODD_DATES, ODD_TAG_LISTS } from '../support/hostile.js'
 
 const FILE: CurrentValidators = {
   etag: { weak: false, opaque: 'v1' },
@@ -112,3 +115,35 @@ for (const [what, fields, current, required, expected] of CASES) {
     assert.deepEqual(decideWrite('PUT', fields, current, required), expected)
   })
 }
+
+test('decideWrite on hostile field values: never throws, never 304, required only for an existing resource (fast-check)', () => {
+  const value = fc.oneof(
+    fc.constantFrom(...BAD_TAG_LISTS, ...ODD_TAG_LISTS, ...BAD_DATES, ...ODD_DATES, '"v1"', '*'),
+    fc.string(),
+  )
+  const field = fc.option(value, { nil: undefined })
+  fc.assert(
+    fc.property(
+      fc.constantFrom('PUT', 'DELETE'),
+      fc.record({
+        ifMatch: field,
+        ifNoneMatch: field,
+        ifModifiedSince: field,
+        ifUnmodifiedSince: field,
+      }),
+      fc.constantFrom(FILE, undefined),
+      fc.boolean(),
+      (method, fields, current, required) => {
+        const decision = decideWrite(method, fields, current, required)
+        assert.ok(['proceed', 'failed', 'required'].includes(decision.outcome))
+        if (decision.outcome === 'required') assert.ok(required && current !== undefined)
+        // If-Modified-Since never matters to a write (13.1.3).
+        assert.deepEqual(
+          decideWrite(method, { ...fields, ifModifiedSince: undefined }, current, required),
+          decision,
+        )
+      },
+    ),
+    fuzz(2000),
+  )
+})

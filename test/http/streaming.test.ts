@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
-import { open, rename, truncate, writeFile } from 'node:fs/promises'
+import { open, rename, truncate, unlink, writeFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -109,6 +109,34 @@ for (const adapter of ADAPTERS) {
         const download = slowDownload('/truncated.bin')
         await download.head
         await truncate(path, SIZE / 2)
+        const { bodyBytes } = await download.finish()
+        assert.ok(bodyBytes < SIZE, `received ${bodyBytes} of ${SIZE}`)
+      })
+
+      test('deleted: the response completes with the bytes its ETag names, never other bytes', async () => {
+        // The open descriptor keeps the deleted inode's bytes, unchanged (only its link count
+        // and ctime move), so the body still agrees with its headers; a new file at the same
+        // name is another inode and never mixes in.
+        const path = join(dir, 'deleted.bin')
+        await writeFile(path, original)
+        const download = slowDownload('/deleted.bin')
+        const { headers, contentLength } = await download.head
+        await unlink(path)
+        await writeFile(path, deterministicBytes(SIZE, 9))
+        const { body } = await download.finish()
+        assert.equal(contentLength, SIZE)
+        assert.equal(body.length, SIZE, 'complete')
+        assert.ok(body.equals(original), 'the bytes the headers describe')
+        assert.ok(headers.toLowerCase().includes(`etag: ${expectedEtag(original)}`.toLowerCase()))
+      })
+
+      test('truncated and then deleted: the response is cut off', async () => {
+        const path = join(dir, 'truncated-deleted.bin')
+        await writeFile(path, original)
+        const download = slowDownload('/truncated-deleted.bin')
+        await download.head
+        await truncate(path, SIZE / 4)
+        await unlink(path)
         const { bodyBytes } = await download.finish()
         assert.ok(bodyBytes < SIZE, `received ${bodyBytes} of ${SIZE}`)
       })

@@ -110,12 +110,15 @@ export async function startServer(
   let server: Server
   switch (adapter) {
     case 'node': {
-      server = createHttpServer(createHandler(sluiceOptions), limits)
+      server = createHttpServer(createHandler(sluiceOptions), limits, logger)
       break
     }
     case 'express': {
       const app = express()
       app.disable('x-powered-by')
+      // As deployed: Express's own error handler shows stack traces unless NODE_ENV (or its
+      // env setting) is production, which the tests of hostile input and faults rely on.
+      app.set('env', 'production')
       app.use(expressMiddleware({ ...sluiceOptions, fallthrough: false }))
       server = createHttpServer(app, limits)
       break
@@ -151,9 +154,20 @@ export interface CliProcess {
   readonly exited: Promise<number | string>
 }
 
-/** Runs `node bin/sluice.js ...args` and collects its output. */
-export function runCli(args: string[], options: { cwd?: string } = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Runs `node bin/sluice.js ...args` (or another script) and collects its output. `fdLimit`
+ * runs it under `ulimit -n` (soft and hard), through sh, which then execs node.
+ */
+export function runCli(
+  args: string[],
+  options: { cwd?: string; fdLimit?: number; script?: string } = {},
+): CliProcess {
+  const argv = [options.script ?? CLI, ...args]
+  const [command, commandArgs] =
+    options.fdLimit === undefined
+      ? [process.execPath, argv]
+      : ['sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv]]
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   })

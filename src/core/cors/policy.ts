@@ -237,6 +237,11 @@ function dedupeCaseless(names: readonly string[]): string[] {
 
 /** Preflight answers kept per policy; a browser asks the same few questions again and again. */
 const PREFLIGHT_CACHE_LIMIT = 512
+/**
+ * Longer questions are answered but not kept: a browser's are short, and 512 keys the size of
+ * a whole request head (up to 1 MiB with --max-header-size) would hold half a gigabyte.
+ */
+const PREFLIGHT_KEY_LIMIT = 2048
 
 /**
  * A policy built from validated options. Construct it with `createCorsPolicy`.
@@ -326,10 +331,11 @@ export class CorsPolicy<R = unknown> {
     question: PreflightQuestion,
     request: R,
   ): PreflightDecision | Promise<PreflightDecision> {
-    const cacheable = this.#predicate === undefined
-    const key = cacheable
-      ? `${question.origin}\n${question.method}\n${question.headers ?? ''}\n${question.privateNetwork}`
-      : ''
+    const key =
+      this.#predicate === undefined
+        ? `${question.origin}\n${question.method}\n${question.headers ?? ''}\n${question.privateNetwork}`
+        : ''
+    const cacheable = key !== '' && key.length <= PREFLIGHT_KEY_LIMIT
     if (cacheable) {
       const hit = this.#preflightCache.get(key)
       if (hit !== undefined) return hit

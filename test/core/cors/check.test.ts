@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import fc from 'fast-check'
 import {
   type BrowserRequest,
   cachingWarnings,
@@ -10,6 +11,7 @@ import {
   readableResponseHeaders,
 } from '../../../src/core/cors/check.js'
 import { matchPath, type PathPattern, parsePathPattern } from '../../../src/core/path-patterns.js'
+import { fuzz } from '../../support/fuzz.js'
 
 const APP = 'https://foo.example'
 
@@ -221,3 +223,70 @@ function reason(check: { ok: boolean; reason?: string }): string {
   assert.equal(check.ok, false)
   return check.reason ?? ''
 }
+
+describe('the browser-side checks on a hostile answer (fast-check)', () => {
+  const value = fc.oneof(
+    fc.constantFrom(
+      APP,
+      `${APP}/`,
+      '*',
+      'null',
+      'true',
+      'TRUE',
+      'GET, PUT',
+      'x-a',
+      '',
+      ' , ',
+      '-1',
+      '86400',
+    ),
+    fc.string(),
+    fc.string({ unit: fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)) }),
+  )
+  const fields = fc.dictionary(
+    fc.constantFrom(
+      'access-control-allow-origin',
+      'access-control-allow-credentials',
+      'access-control-allow-methods',
+      'access-control-allow-headers',
+      'access-control-expose-headers',
+      'access-control-max-age',
+      'access-control-allow-private-network',
+      'vary',
+      'cache-control',
+    ),
+    value,
+  )
+  const browserRequest = fc.record({
+    origin: fc.constant(APP),
+    method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
+    headers: fc.array(
+      fc.tuple(fc.constantFrom('x-a', 'content-type', 'range'), fc.string()) as fc.Arbitrary<
+        readonly [string, string]
+      >,
+      { maxLength: 3 },
+    ),
+    credentials: fc.boolean(),
+  })
+
+  test('never throw; the CORS check passes only for the exact origin, or * without credentials', () => {
+    fc.assert(
+      fc.property(
+        browserRequest,
+        fc.integer({ min: 100, max: 599 }),
+        fields,
+        (req, status, answer) => {
+          const verdict = corsCheck(req.origin, req.credentials, answer)
+          const origin = answer['access-control-allow-origin']
+          if (verdict.ok) assert.ok(origin === req.origin || (origin === '*' && !req.credentials))
+          const preflight = checkPreflightResponse(req, status, answer)
+          assert.ok(Number.isFinite(preflight.maxAge) && preflight.maxAge >= 0)
+          if (preflight.check.ok) assert.ok(verdict.ok && status >= 200 && status <= 299)
+          readableResponseHeaders(answer, req.credentials)
+          cachingWarnings(answer)
+        },
+      ),
+      fuzz(2000),
+    )
+  })
+})

@@ -8,6 +8,7 @@ import {
   parseOrigin,
   parseOriginRule,
 } from '../../../src/core/cors/origin.js'
+import { fuzz, mutated } from '../../support/fuzz.js'
 
 function rule(text: string): OriginRule {
   const parsed = parseOriginRule(text)
@@ -143,6 +144,7 @@ describe('matching', () => {
           return allowed(`https://*.${suffixHost}`, origin) === expected
         },
       ),
+      fuzz(),
     )
   })
 
@@ -159,6 +161,7 @@ describe('matching', () => {
           return allowed(origin, origin) && allowed(origin, other) === (origin === other)
         },
       ),
+      fuzz(),
     )
   })
 })
@@ -197,6 +200,25 @@ describe('explainOriginMismatch names the closest allowed origin', () => {
     assert.equal(
       explainOriginMismatch('https://other.test', rules),
       'origin https://other.test is not allowed',
+    )
+  })
+})
+
+describe('parseOrigin on hostile input (fast-check)', () => {
+  const nearOrigin = mutated(
+    fc.constantFrom('https://app.example', 'http://127.0.0.1:8080', 'http://[::1]:3000'),
+    'htps:/.[]0189az-_AZ@#?%\\ \t\x00\x80\x9b\xff\u0100',
+  )
+
+  test('whatever it accepts is its own serialization, in the characters a browser uses', () => {
+    fc.assert(
+      fc.property(fc.oneof(nearOrigin, fc.string(), fc.webUrl()), (value) => {
+        const parsed = parseOrigin(value)
+        if (parsed === undefined) return
+        assert.equal(parsed.serialized, value)
+        assert.match(value, /^[a-z][a-z0-9+.-]*:\/\/(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:[0-9]{1,5})?$/)
+      }),
+      fuzz(3000),
     )
   })
 })

@@ -9,6 +9,7 @@ import {
   type PreflightDecision,
   type PreflightQuestion,
 } from '../../../src/core/cors/policy.js'
+import { fuzz } from '../../support/fuzz.js'
 
 const APP = 'https://app.example'
 
@@ -257,6 +258,7 @@ describe('preflight requests', () => {
           return decision.allowed === (methodOk && asked.every((n) => listed.includes(n)))
         },
       ),
+      fuzz(),
     )
   })
   test('property: a refusal never carries Access-Control-Allow-* fields', () => {
@@ -272,6 +274,7 @@ describe('preflight requests', () => {
             : !('headers' in decision)
         },
       ),
+      fuzz(),
     )
   })
 })

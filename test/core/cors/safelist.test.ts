@@ -22,6 +22,7 @@ import {
   SAFELISTED_TOTAL_LIMIT,
   SAFELISTED_VALUE_LIMIT,
 } from '../../../src/core/cors/safelist.js'
+import { fuzz } from '../../support/fuzz.js'
 
 /** Fetch, "CORS-safelisted method". */
 const SAFELISTED_METHODS = ['GET', 'HEAD', 'POST']
@@ -165,6 +166,7 @@ describe('Fetch "CORS-safelisted request-header"', () => {
         fc.pre(!names.includes(name.toLowerCase()))
         return !isCorsSafelistedRequestHeader(name, value)
       }),
+      fuzz(),
     )
   })
 
@@ -177,6 +179,7 @@ describe('Fetch "CORS-safelisted request-header"', () => {
           bytes.every((b) => b <= 0xff && !isCorsUnsafeRequestHeaderByte(b))
         return isCorsSafelistedRequestHeader('Accept', value) === expected
       }),
+      fuzz(),
     )
   })
 })
