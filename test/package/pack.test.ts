@@ -175,10 +175,10 @@ describe('the npm package', { timeout: 180_000 }, () => {
   })
   after(() => work?.cleanup())
 
-  test('holds bin, the compiled library with its types, the schema and the README; nothing else', () => {
+  test('holds bin, the compiled library with its types, the schema, the docs, README and LICENSE; nothing else', () => {
     const outside = packed.filter(
       (path) =>
-        !/^(bin\/sluice\.js|dist\/src\/.+\.(js|d\.ts)|schema\/[^/]+\.json|README\.md|LICENSE|package\.json)$/.test(
+        !/^(bin\/sluice\.js|dist\/src\/.+\.(js|d\.ts)|schema\/[^/]+\.json|docs\/[A-Z]+\.md|README\.md|LICENSE|package\.json)$/.test(
           path,
         ),
     )
@@ -187,6 +187,9 @@ describe('the npm package', { timeout: 180_000 }, () => {
       assert.ok(packed.includes(needed), needed)
     }
     assert.ok(packed.includes('schema/sluice.config.schema.json'))
+    for (const linked of ['LICENSE', 'docs/API.md', 'docs/ARCHITECTURE.md']) {
+      assert.ok(packed.includes(linked), `${linked}, which the README links to`)
+    }
   })
 
   test('the CLI runs from the installed package', async () => {
