@@ -32,7 +32,8 @@ import {
 
 const openAsync = promisify(open)
 const fstatAsync = promisify(fstat)
-const realpathAsync = promisify(realpath)
+// One realpath(3) call instead of an lstat per path component.
+const realpathAsync = promisify(realpath.native)
 
 /** Attempts at hashing a file that keeps changing under us before answering 503. */
 const HASH_ATTEMPTS = 3
