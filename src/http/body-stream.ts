@@ -56,3 +56,16 @@ function multipartStream(file: OpenedFile, plan: MultipartPlan): Readable {
   next()
   return out
 }
+
+/** A multipart/byteranges body over bytes held in memory, as one buffer. */
+export function multipartBytes(bytes: Buffer, plan: MultipartPlan): Buffer {
+  const pieces: Buffer[] = []
+  for (const part of plan.parts) {
+    pieces.push(
+      Buffer.from(part.head, 'latin1'),
+      bytes.subarray(part.range.start, part.range.end + 1),
+    )
+  }
+  pieces.push(Buffer.from(plan.tail, 'latin1'))
+  return Buffer.concat(pieces, plan.length)
+}

@@ -10,7 +10,7 @@
 
 import type { ServerResponse } from 'node:http'
 import { pipeline, type Readable } from 'node:stream'
-import { bodyStream } from './body-stream.js'
+import { bodyStream, multipartBytes } from './body-stream.js'
 import { type Reply, discardReply, textReply } from './reply.js'
 
 /** How a response ended, for the access log. */
@@ -50,9 +50,14 @@ export function writeReply(
   const body = reply.body
   const withBody = method !== 'HEAD'
   let stream: Readable | undefined
+  let payload = body.kind === 'bytes' ? body.bytes : undefined
   if (withBody && (body.kind === 'file' || body.kind === 'multipart')) {
+    const held = body.file.bytes
     try {
-      stream = bodyStream(body)
+      // Bytes the store holds are written at once, without a stream.
+      if (held === undefined) stream = bodyStream(body)
+      else if (body.kind === 'file') payload = held.subarray(body.start, body.end + 1)
+      else payload = multipartBytes(held, body.plan)
     } catch (error) {
       discardReply(reply)
       return writeFailure(res, asError(error), finish)
@@ -67,9 +72,9 @@ export function writeReply(
   }
   if (stream === undefined) {
     discardReply(reply)
-    if (body.kind === 'bytes' && withBody) {
-      res.end(body.bytes)
-      finish({ status: reply.status, bytes: body.bytes.length })
+    if (payload !== undefined && withBody) {
+      res.end(payload)
+      finish({ status: reply.status, bytes: payload.length })
     } else {
       res.end()
       finish({ status: reply.status, bytes: 0 })

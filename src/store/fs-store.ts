@@ -7,21 +7,25 @@
  * same open file.
  */
 
-import { close, fstat, open, realpath, realpathSync, statSync } from 'node:fs'
+import { fstat, open, read, realpath, realpathSync, statSync } from 'node:fs'
 import { join, sep } from 'node:path'
 import { promisify } from 'node:util'
-import { formatEntityTag } from '../core/entity-tag.js'
-import { ContentTagCache } from './content-tags.js'
-import { type FileIdentity, identityOf } from './file-identity.js'
-import { createRangeStream } from './file-stream.js'
+import { ContentTagCache, opaqueTagOf } from './content-tags.js'
+import { identityOf, isSettled, sameIdentity } from './file-identity.js'
 import { FsWriter } from './fs-writes.js'
 import { contentTypeFor } from './media-types.js'
+import { closeQuietly, descriptorFile, lookupForError, MemoryFile } from './opened-file.js'
+import {
+  type CacheEntry,
+  RepresentationCache,
+  type RepresentationCacheOptions,
+} from './representation-cache.js'
 import { LOCK_DIRECTORY, ResourceLocks } from './resource-locks.js'
 import { isReservedName, sweepStagedFiles } from './staged-files.js'
 import { windowsNameProblem } from './windows-names.js'
 import {
+  type HeldRepresentation,
   type Lookup,
-  type OpenedFile,
   type ResourcePath,
   StoreUnavailableError,
   type WritableStore,
@@ -32,8 +36,10 @@ import {
 
 const openAsync = promisify(open)
 const fstatAsync = promisify(fstat)
+const readAsync = promisify(read)
 // One realpath(3) call instead of an lstat per path component.
 const realpathAsync = promisify(realpath.native)
+const DIRECTORY: Lookup = { kind: 'directory' }
 
 /** Attempts at hashing a file that keeps changing under us before answering 503. */
 const HASH_ATTEMPTS = 3
@@ -52,19 +58,33 @@ export interface FsStoreOptions {
    * trailing dots, `:`, 8.3 short names): see windows-names.ts. Default: on Windows only.
    */
   readonly windowsNames?: boolean
+  /**
+   * The representation cache (representation-cache.ts): limits, or false for none (every
+   * request then looks at the disk). Default: on, with its default limits.
+   */
+  readonly cache?: RepresentationCacheOptions | false
 }
 
 export class FsStore implements WritableStore {
   readonly root: string
   readonly tags = new ContentTagCache()
+  /** What recent lookups found, and small files' bytes; undefined when disabled. */
+  readonly cache: RepresentationCache | undefined
   readonly #writer: FsWriter
   readonly #windowsNames: boolean
 
   /** `root` must already be a real path (see `openFsStore`). */
-  constructor(root: string, options: { windowsNames?: boolean } = {}) {
+  constructor(root: string, options: Pick<FsStoreOptions, 'windowsNames' | 'cache'> = {}) {
     this.root = root
+    this.cache = options.cache === false ? undefined : new RepresentationCache(root, options.cache)
     const locks = new ResourceLocks({ directory: join(root, LOCK_DIRECTORY) })
-    this.#writer = new FsWriter({ root, tags: this.tags, locks })
+    const cache = this.cache
+    this.#writer = new FsWriter({
+      root,
+      tags: this.tags,
+      locks,
+      changed: cache === undefined ? undefined : (path) => cache.invalidatePath(path),
+    })
     this.#windowsNames = options.windowsNames ?? process.platform === 'win32'
   }
 
@@ -73,13 +93,65 @@ export class FsStore implements WritableStore {
     if (path.some(isReservedName)) return { kind: 'missing' }
     const windows = this.#windowsProblem(path)
     if (windows !== undefined) return { kind: 'forbidden', reason: windows }
+    const cache = this.cache
+    if (cache !== undefined) {
+      const entry = await cache.get(keyOf(path))
+      if (entry !== undefined) {
+        const found = await this.#fromEntry(cache, entry)
+        if (found !== undefined) return found
+      }
+    }
+    const epoch = cache?.epoch ?? 0
+    const observedAt = performance.now()
+    const startedAt = Date.now()
     const located = await this.#locate(path)
     if (located.kind !== 'found') return located.lookup
     for (let attempt = 0; attempt < HASH_ATTEMPTS; attempt++) {
-      const opened = await this.#openVersion(located.real, path)
+      const opened = await this.#openVersion(located.real, path, { epoch, observedAt, startedAt })
       if (opened !== undefined) return opened
     }
     throw new StoreUnavailableError('the file kept changing while its entity-tag was computed', 1)
+  }
+
+  peek(path: ResourcePath): HeldRepresentation | undefined {
+    const entry = this.cache?.peek(keyOf(path))
+    const held = entry?.attachment
+    return held instanceof MemoryFile ? held : undefined
+  }
+
+  /** Releases the cache's watchers. */
+  async close(): Promise<void> {
+    this.cache?.close()
+  }
+
+  /**
+   * The answer from a cache entry: held bytes as they are; a larger file opened at its real
+   * path and checked to be the same version (fstat on the new descriptor), so its ETag and
+   * bytes stay exact on every request. Undefined when the entry turned out to be stale.
+   */
+  async #fromEntry(cache: RepresentationCache, entry: CacheEntry): Promise<Lookup | undefined> {
+    const state = entry.state
+    if (state.kind === 'directory') return DIRECTORY
+    if (entry.attachment instanceof MemoryFile) return entry.attachment.lookup
+    let fd: number
+    try {
+      fd = await openAsync(state.real, 'r')
+    } catch {
+      cache.drop(entry)
+      return undefined
+    }
+    try {
+      const stats = await fstatAsync(fd, { bigint: true })
+      const identity = identityOf(stats)
+      if (stats.isFile() && sameIdentity(identity, state.identity)) {
+        return { kind: 'file', file: descriptorFile(fd, identity, state.opaque, state.contentType) }
+      }
+    } catch {
+      // Treated as a stale entry: the full lookup decides.
+    }
+    closeQuietly(fd)
+    cache.drop(entry)
+    return undefined
   }
 
   put(path: ResourcePath, body: WriteBody, condition: WriteCondition): Promise<WriteResult> {
@@ -125,37 +197,86 @@ export class FsStore implements WritableStore {
     return { kind: 'found', real }
   }
 
-  /** Opens one version of the file; undefined when it changed while being hashed. */
-  async #openVersion(real: string, path: ResourcePath): Promise<Lookup | undefined> {
+  /**
+   * Opens one version of the file; undefined when it changed while being hashed. A settled
+   * version is kept in the cache: with its bytes when small (read and hashed here, so the
+   * ETag is that of exactly the bytes held), else its identity and ETag.
+   */
+  async #openVersion(
+    real: string,
+    path: ResourcePath,
+    seen: { epoch: number; observedAt: number; startedAt: number },
+  ): Promise<Lookup | undefined> {
     let fd: number
     try {
       fd = await openAsync(real, 'r')
     } catch (error) {
       return lookupForError(error)
     }
+    const cache = this.cache
+    const where = { path: this.pathOf(path), real }
     try {
       const stats = await fstatAsync(fd, { bigint: true })
+      const identity = identityOf(stats)
       if (stats.isDirectory()) {
         closeQuietly(fd)
-        return { kind: 'directory' }
+        const state = { kind: 'directory' as const, ...where, identity }
+        cache?.admit(keyOf(path), state, seen.epoch, seen.observedAt)
+        return DIRECTORY
       }
       if (!stats.isFile()) {
         closeQuietly(fd)
         return { kind: 'forbidden', reason: 'not a regular file' }
       }
-      const identity = identityOf(stats)
+      const name = path.length === 0 ? '' : path[path.length - 1]!
+      const contentType = contentTypeFor(name)
+      const settled = isSettled(identity, seen.startedAt)
+      if (cache !== undefined && settled && cache.holds(identity.size)) {
+        const bytes = await readWhole(fd, identity.size)
+        const after = identityOf(await fstatAsync(fd, { bigint: true }))
+        closeQuietly(fd)
+        if (bytes === undefined || !sameIdentity(after, identity)) return undefined
+        const opaque = opaqueTagOf(bytes)
+        this.tags.remember(identity, opaque, seen.startedAt)
+        const state = { kind: 'file' as const, ...where, identity, opaque, contentType, bytes }
+        const entry = cache.admit(keyOf(path), state, seen.epoch, seen.observedAt)
+        const file = new MemoryFile(bytes, identity, opaque, contentType, entry)
+        if (entry !== undefined) entry.attachment = file
+        return file.lookup
+      }
       const opaque = await this.tags.tagFor(fd, identity)
       if (opaque === undefined) {
         closeQuietly(fd)
         return undefined
       }
-      const name = path.length === 0 ? '' : path[path.length - 1]!
-      return { kind: 'file', file: openedFile(fd, identity, opaque, contentTypeFor(name)) }
+      if (cache !== undefined && settled) {
+        const state = { kind: 'file' as const, ...where, identity, opaque, contentType }
+        cache.admit(keyOf(path), { ...state, bytes: undefined }, seen.epoch, seen.observedAt)
+      }
+      return { kind: 'file', file: descriptorFile(fd, identity, opaque, contentType) }
     } catch (error) {
       closeQuietly(fd)
       throw error
     }
   }
+}
+
+/** The cache key of a resource path (segments never contain '/'). */
+function keyOf(path: ResourcePath): string {
+  return path.join('/')
+}
+
+/** Reads a whole file of `size` bytes; undefined when it turned out shorter. */
+async function readWhole(fd: number, size: number): Promise<Buffer | undefined> {
+  // Its own memory, not a slice of Node's shared pool, since the cache may keep it for long.
+  const bytes = Buffer.allocUnsafeSlow(size)
+  let position = 0
+  while (position < size) {
+    const { bytesRead } = await readAsync(fd, bytes, position, size - position, position)
+    if (bytesRead === 0) return undefined
+    position += bytesRead
+  }
+  return bytes
 }
 
 /**
@@ -164,7 +285,7 @@ export class FsStore implements WritableStore {
  */
 export function createFsStore(
   root: string,
-  options: Pick<FsStoreOptions, 'windowsNames'> = {},
+  options: Pick<FsStoreOptions, 'windowsNames' | 'cache'> = {},
 ): FsStore {
   const real = realpathSync(root)
   if (!statSync(real).isDirectory()) throw new Error(`'${root}' is not a directory`)
@@ -180,65 +301,4 @@ export async function openFsStore(options: FsStoreOptions): Promise<FsStore> {
   const store = createFsStore(root, rest)
   if (writable) await sweepStagedFiles(store.root)
   return store
-}
-
-function openedFile(
-  fd: number,
-  identity: FileIdentity,
-  opaque: string,
-  contentType: string,
-): OpenedFile {
-  const etag = { weak: false, opaque }
-  // The descriptor is closed once the holder has called close() and every stream reading from
-  // it has closed, so a stream never reads from a descriptor number that was reused.
-  let streams = 0
-  let released = false
-  const closeWhenIdle = () => {
-    if (released && streams === 0) closeQuietly(fd)
-  }
-  return {
-    size: identity.size,
-    etag,
-    etagField: formatEntityTag(etag),
-    lastModified: Number(identity.mtimeNs / 1_000_000n),
-    contentType,
-    read(start, end) {
-      if (released) throw new Error('read() after close()')
-      streams++
-      const stream = createRangeStream(fd, start, end, identity)
-      stream.once('close', () => {
-        streams--
-        closeWhenIdle()
-      })
-      return stream
-    },
-    close() {
-      if (released) return
-      released = true
-      closeWhenIdle()
-    },
-  }
-}
-
-function lookupForError(error: unknown): Lookup {
-  const code = (error as NodeJS.ErrnoException).code
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-    case 'ENAMETOOLONG':
-    case 'ELOOP':
-      return { kind: 'missing' }
-    case 'EACCES':
-    case 'EPERM':
-      return { kind: 'forbidden', reason: 'permission denied' }
-    case 'EMFILE':
-    case 'ENFILE':
-      throw new StoreUnavailableError('out of file descriptors', 1)
-    default:
-      throw error
-  }
-}
-
-function closeQuietly(fd: number): void {
-  close(fd, () => {})
 }

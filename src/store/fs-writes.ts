@@ -88,17 +88,24 @@ export interface FsWriterContext {
   readonly root: string
   readonly tags: ContentTagCache
   readonly locks: ResourceLocks
+  /**
+   * Called with the real path of a file a write replaced, created or removed, right after the
+   * rename or unlink and before the write is answered (the store's cache drops it).
+   */
+  readonly changed?: ((path: string) => void) | undefined
 }
 
 export class FsWriter {
   readonly #root: string
   readonly #tags: ContentTagCache
   readonly #locks: ResourceLocks
+  readonly #changed: (path: string) => void
 
   constructor(context: FsWriterContext) {
     this.#root = context.root
     this.#tags = context.tags
     this.#locks = context.locks
+    this.#changed = context.changed ?? (() => {})
   }
 
   async put(path: ResourcePath, body: WriteBody, condition: WriteCondition): Promise<WriteResult> {
@@ -133,6 +140,7 @@ export class FsWriter {
         if (conflict !== undefined) return conflict
         await rename(staged.path, placed.target)
         renamed = true
+        this.#changed(placed.target)
         return {
           kind: 'applied' as const,
           decided,
@@ -171,6 +179,7 @@ export class FsWriter {
         // not evaluated (decide skips them for a missing resource).
         if (decided.current.kind === 'missing') return { outcome: 'missing' }
         await unlink(placed.target)
+        this.#changed(placed.target)
         this.#tags.forget(decided.current.identity)
         return { outcome: 'deleted', checked: decided.checked }
       })

@@ -53,9 +53,24 @@ export type Lookup =
   /** The store refuses to expose this path (outside the root, unreadable). */
   | { readonly kind: 'forbidden'; readonly reason: string }
 
+/**
+ * A representation a store holds in memory and knows to be current, for fast paths that
+ * answer without waiting for anything.
+ */
+export interface HeldRepresentation extends Representation {
+  readonly bytes: Buffer
+  /** Whether it may still be served as is; cheap, and false for good once it may not. */
+  current(): boolean
+}
+
 export interface Store {
   /** Finds and opens the representation at `path`. */
   open(path: ResourcePath): Promise<Lookup>
+  /**
+   * The representation at `path`, synchronously, when the store holds it in memory and knows
+   * it current; undefined otherwise (then `open` answers). Optional.
+   */
+  peek?(path: ResourcePath): HeldRepresentation | undefined
   /** Releases watchers, caches and handles. */
   close?(): Promise<void>
 }

@@ -80,8 +80,17 @@ describe('the ETag is derived from the bytes', () => {
     const a = await etagOf(server.port, '/settled.txt')
     assert.equal(await etagOf(server.port, '/settled.txt'), a)
     await rewriteInPlace(path, 'version C\n')
-    const c = await etagOf(server.port, '/settled.txt')
-    assert.equal(c, expectedEtag(Buffer.from('version C\n')))
+    // A settled file is held by the representation cache, which sees an outside change within
+    // its freshness bound (docs/PERFORMANCE.md; test/http/freshness.test.ts holds it to it).
+    const expected = expectedEtag(Buffer.from('version C\n'))
+    const deadline = Date.now() + 1000
+    let c = await etagOf(server.port, '/settled.txt')
+    while (c !== expected && Date.now() < deadline) {
+      assert.ok(c === a, `an ETag of neither version: ${c}`)
+      await sleep(5)
+      c = await etagOf(server.port, '/settled.txt')
+    }
+    assert.equal(c, expected)
   })
 
   test('identical bytes written again keep the same tag', async () => {

@@ -28,7 +28,8 @@ export function faultyStore(inner: Store, file: ResourcePath = ['sample.bin']): 
   const openReal = async (change: (real: OpenedFile) => OpenedFile): Promise<Lookup> => {
     const lookup = await inner.open(file)
     if (lookup.kind !== 'file') throw new Error(`the faulty store needs ${file.join('/')}`)
-    return { kind: 'file', file: change(lookup.file) }
+    // Without the held bytes, so that writers go through the faulty read().
+    return { kind: 'file', file: { ...change(lookup.file), bytes: undefined } }
   }
   return {
     open(path: ResourcePath): Promise<Lookup> {

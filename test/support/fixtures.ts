@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto'
 import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { RACY_WINDOW_MS } from '../../src/store/file-identity.js'
 import { tempRoot } from './server.js'
 
 /** `length` bytes from a small linear congruential generator: the same for the same seed. */
@@ -39,11 +41,22 @@ export interface SiteFixture {
 }
 
 /**
+ * Waits until files written before the call are settled (src/store/file-identity.ts): sluice
+ * then trusts their identity and keeps them in its representation cache, so what is tested
+ * is the path almost every real request takes (the cache, and the fast lane of node:http).
+ */
+export async function settle(): Promise<void> {
+  await sleep(RACY_WINDOW_MS + 200)
+}
+
+/**
  * root/
  *   sample.bin (10,000 deterministic bytes), hello.txt, page.html, data.json, empty.txt,
  *   docs/index.html, nodir/ (no index), .secret, .well-known/security.txt,
  *   inside-link -> hello.txt, outside-link -> ../secret.txt, outside-dir -> ..
  * secret.txt
+ *
+ * Resolves once the files are settled (see `settle`).
  */
 export async function createSite(): Promise<SiteFixture> {
   const { dir: base, cleanup } = await tempRoot()
@@ -71,5 +84,6 @@ export async function createSite(): Promise<SiteFixture> {
   for (const name of ['sample.bin', 'hello.txt', 'page.html', 'data.json', 'empty.txt']) {
     await utimes(join(root, name), OLD_MTIME, OLD_MTIME)
   }
+  await settle()
   return { base, root, sample, cleanup }
 }

@@ -1,0 +1,213 @@
+/**
+ * Freshness of the representation cache (src/store/representation-cache.ts; the bound is
+ * stated in docs/PERFORMANCE.md, "Freshness"): a file changed on disk is served with its new
+ * ETag and bytes within the bound, every response on the way has an ETag that names exactly
+ * its bytes, and a write through sluice is visible to the very next request.
+ *
+ * Each mechanism is tested alone: the periodic check with the watcher off, the watcher with
+ * the periodic check pushed to a minute, the write invalidation with both off. The margins
+ * are generous (a loaded machine); what a test proves is that the change is seen at all, and
+ * well within a bound that a broken mechanism (a minute, or never) would blow through.
+ */
+
+import assert from 'node:assert/strict'
+import { open, rename, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createFsStore } from '../../src/store/fs-store.js'
+import {
+  DEFAULT_CACHE_OPTIONS,
+  type RepresentationCacheOptions,
+} from '../../src/store/representation-cache.js'
+import { expectedEtag, settle } from '../support/fixtures.js'
+import { ADAPTERS, type RunningServer, startServer, tempRoot } from '../support/server.js'
+import { send } from '../support/writes.js'
+
+/** The documented bound without a watcher: one check interval (plus the stat's own time). */
+const BOUND_MS = DEFAULT_CACHE_OPTIONS.checkIntervalMs
+/** Room for a loaded machine; a mechanism that does not work misses it by far. */
+const MARGIN_MS = 900
+/** With the watcher alone: inotify delivers in milliseconds; same generous margin. */
+const WATCH_BOUND_MS = 100
+const NO_PERIODIC_CHECK = 60_000
+
+let dir: string
+let cleanup: () => Promise<void>
+
+const names = (prefix: string) => ADAPTERS.map((adapter) => `${prefix}-${adapter}.txt`)
+
+before(async () => {
+  ;({ dir, cleanup } = await tempRoot())
+  for (const name of [
+    ...names('periodic'),
+    ...names('watched'),
+    ...names('deleted'),
+    'put-node.txt',
+    'put-fetch.txt',
+    'delete-node.txt',
+    'target-a.txt',
+    'target-b.txt',
+  ]) {
+    await writeFile(join(dir, name), `version A of ${name}\n`)
+  }
+  await symlink('target-a.txt', join(dir, 'link.txt'))
+  await settle()
+})
+
+after(() => cleanup())
+
+async function server(
+  adapter: (typeof ADAPTERS)[number],
+  cache: RepresentationCacheOptions,
+  writable = false,
+): Promise<RunningServer> {
+  const store = createFsStore(dir, { cache })
+  return startServer(dir, { store, ...(writable ? { writable } : {}) }, adapter)
+}
+
+/** GET, checking that the ETag names exactly the bytes received. */
+async function get(url: string): Promise<{ status: number; etag: string | null; text: string }> {
+  const res = await send('GET', url)
+  if (res.status === 200) {
+    assert.equal(
+      res.headers.get('etag'),
+      expectedEtag(Buffer.from(res.text)),
+      'ETag and bytes agree',
+    )
+  }
+  return { status: res.status, etag: res.headers.get('etag'), text: res.text }
+}
+
+/** Rewrites a file in place (same inode, same size) and puts its old mtime back. */
+async function rewriteInPlace(path: string, content: string): Promise<void> {
+  const before = await stat(path)
+  assert.equal(Buffer.byteLength(content), before.size)
+  const handle = await open(path, 'r+')
+  await handle.write(content, 0)
+  await handle.close()
+  await utimes(path, before.atime, before.mtime)
+}
+
+/** Polls `url` until `done` holds; returns how long it took, failing past `limitMs`. */
+async function secondsUntil(
+  url: string,
+  done: (res: Awaited<ReturnType<typeof get>>) => boolean,
+  limitMs: number,
+): Promise<number> {
+  const started = performance.now()
+  for (;;) {
+    const res = await get(url)
+    const elapsed = performance.now() - started
+    if (done(res)) return elapsed
+    assert.ok(elapsed < limitMs, `still not seen after ${Math.round(elapsed)} ms`)
+    await sleep(2)
+  }
+}
+
+for (const adapter of ADAPTERS) {
+  describe(`through the ${adapter} adapter`, () => {
+    test('an in-place rewrite (same size, mtime put back) is seen within the check interval, without a watcher', async (t) => {
+      const name = `periodic-${adapter}.txt`
+      const running = await server(adapter, { watch: false })
+      try {
+        const url = `${running.url}/${name}`
+        const first = await get(url)
+        assert.equal(first.text, `version A of ${name}\n`)
+        assert.equal((await get(url)).etag, first.etag) // served from the cache now
+        const next = `version B of ${name}\n`
+        await rewriteInPlace(join(dir, name), next)
+        const ms = await secondsUntil(url, (r) => r.text === next, BOUND_MS + MARGIN_MS)
+        assert.equal((await get(url)).etag, expectedEtag(Buffer.from(next)))
+        t.diagnostic(`seen after ${ms.toFixed(1)} ms (bound ${BOUND_MS} ms)`)
+      } finally {
+        await running.close()
+      }
+    })
+
+    test('with the watcher, an in-place rewrite is seen within milliseconds even with no periodic check', async (t) => {
+      const name = `watched-${adapter}.txt`
+      const running = await server(adapter, { checkIntervalMs: NO_PERIODIC_CHECK })
+      try {
+        const url = `${running.url}/${name}`
+        await get(url)
+        await get(url)
+        const next = `version C of ${name}\n`
+        await rewriteInPlace(join(dir, name), next)
+        const ms = await secondsUntil(url, (r) => r.text === next, WATCH_BOUND_MS + MARGIN_MS)
+        t.diagnostic(`seen after ${ms.toFixed(1)} ms`)
+      } finally {
+        await running.close()
+      }
+    })
+
+    test('a file deleted outside sluice is a 404 within the check interval, without a watcher', async () => {
+      const name = `deleted-${adapter}.txt`
+      const running = await server(adapter, { watch: false })
+      try {
+        const url = `${running.url}/${name}`
+        assert.equal((await get(url)).status, 200)
+        assert.equal((await get(url)).status, 200)
+        await unlink(join(dir, name))
+        await secondsUntil(url, (r) => r.status === 404, BOUND_MS + MARGIN_MS)
+      } finally {
+        await running.close()
+      }
+    })
+  })
+}
+
+describe('symbolic links', () => {
+  test('a link retargeted outside sluice is followed within the check interval, without a watcher', async () => {
+    const running = await server('node', { watch: false })
+    try {
+      const url = `${running.url}/link.txt`
+      assert.equal((await get(url)).text, 'version A of target-a.txt\n')
+      assert.equal((await get(url)).text, 'version A of target-a.txt\n')
+      await symlink('target-b.txt', join(dir, 'link.tmp'))
+      await rename(join(dir, 'link.tmp'), join(dir, 'link.txt'))
+      await secondsUntil(url, (r) => r.text === 'version A of target-b.txt\n', BOUND_MS + MARGIN_MS)
+    } finally {
+      await running.close()
+    }
+  })
+})
+
+describe('writes through sluice (watcher off, periodic check a minute away)', () => {
+  const cache = { watch: false, checkIntervalMs: NO_PERIODIC_CHECK }
+
+  for (const adapter of ['node', 'fetch'] as const) {
+    test(`a PUT is visible to the very next GET of the same process (${adapter})`, async () => {
+      const name = `put-${adapter}.txt`
+      const running = await server(adapter, cache, true)
+      try {
+        const url = `${running.url}/${name}`
+        const first = await get(url)
+        assert.equal((await get(url)).etag, first.etag)
+        const next = `version D of ${name}\n` // the same size: only the cache could hide it
+        const put = await send('PUT', url, next, { 'If-Match': first.etag! })
+        assert.equal(put.status, 204)
+        const after = await get(url)
+        assert.equal(after.text, next)
+        assert.equal(after.etag, expectedEtag(Buffer.from(next)))
+        const head = await send('HEAD', url, undefined, { 'If-None-Match': first.etag! })
+        assert.equal(head.status, 200, 'the old ETag no longer matches')
+      } finally {
+        await running.close()
+      }
+    })
+  }
+
+  test('a DELETE is visible to the very next GET of the same process', async () => {
+    const running = await server('node', cache, true)
+    try {
+      const url = `${running.url}/delete-node.txt`
+      assert.equal((await get(url)).status, 200)
+      assert.equal((await get(url)).status, 200)
+      assert.equal((await send('DELETE', url)).status, 204)
+      assert.equal((await get(url)).status, 404)
+    } finally {
+      await running.close()
+    }
+  })
+})
