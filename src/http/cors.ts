@@ -16,6 +16,7 @@ import type { CorsDenial, CorsPolicy } from '../core/cors/policy.js'
 import { matchPath, type PathPattern } from '../core/path-patterns.js'
 import { escapeControls, type Logger, silentLogger } from '../log.js'
 import type { Engine, EngineRequest } from './engine.js'
+import { type FastLane, type FastReply, withVary } from './fast-path.js'
 import { type Reply, textReply } from './reply.js'
 import { parseTarget } from './target.js'
 
@@ -63,6 +64,7 @@ export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
   const logged = new Set<string>()
 
   const policyFor = (url: string): CorsPolicy<EngineRequest> | null => {
+    // Per-path policies cost a parse of the target; without routes there is nothing to match.
     if (routes.length === 0) return fallback
     const target = parseTarget(url)
     if (target.kind !== 'path') return fallback
@@ -99,7 +101,7 @@ export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
     }
   }
 
-  return async function cors(request: EngineRequest): Promise<Reply> {
+  const cors: Engine = async function cors(request: EngineRequest): Promise<Reply> {
     const origin = single(request.headers.origin)
     const policy = policyFor(request.url)
     // Requests without Origin, and same-origin ones, are not CORS requests: untouched, except
@@ -152,6 +154,8 @@ export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
     }
     return reply
   }
+  cors.fast = fastLane(engine.fast, policyFor)
+  return cors
 
   async function preflight(
     request: EngineRequest,
@@ -199,6 +203,66 @@ export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
     )
   }
 }
+
+/**
+ * The CORS layer's fast lane (fast-path.ts): a request without Origin takes the inner lane,
+ * with `Vary: Origin` where a policy applies, as the layer adds it; an allowed preflight under
+ * a policy with a fixed allow-list is answered from the policy's cache of decisions, each
+ * turned into a prebuilt answer once. Anything else (denials, same-origin requests, a policy
+ * function) returns undefined and goes through the layer.
+ */
+function fastLane(
+  inner: FastLane | undefined,
+  policyFor: (url: string) => CorsPolicy<EngineRequest> | null,
+): FastLane {
+  const varied = new WeakMap<FastReply, FastReply>()
+  const preflights = new WeakMap<object, FastReply>()
+  return (method, url, headers) => {
+    const origin = headers.origin
+    if (origin === undefined) {
+      const reply = inner?.(method, url, headers)
+      if (reply === undefined || policyFor(url) === null) return reply
+      let withOrigin = varied.get(reply)
+      if (withOrigin === undefined) {
+        withOrigin = withVary(reply, VARY_ACTUAL.join(', '))
+        varied.set(reply, withOrigin)
+      }
+      return withOrigin
+    }
+    const requestMethod = headers['access-control-request-method']
+    if (method !== 'OPTIONS' || typeof requestMethod !== 'string') return undefined
+    if (isSameOrigin(origin, single(headers.host))) return undefined
+    const policy = policyFor(url)
+    if (policy === null || policy.options.origins === 'function') return undefined
+    const decision = policy.decidePreflight(
+      {
+        origin,
+        method: requestMethod,
+        headers: single(headers['access-control-request-headers']),
+        privateNetwork: single(headers['access-control-request-private-network']) === 'true',
+      },
+      { method, url, headers },
+    )
+    if (decision instanceof Promise || !decision.allowed) return undefined
+    let reply = preflights.get(decision)
+    if (reply === undefined) {
+      const vary = policy.options.privateNetwork ? VARY_PREFLIGHT_PRIVATE : VARY_PREFLIGHT
+      const head: string[] = []
+      for (const [name, value] of Object.entries(decision.headers)) head.push(name, value)
+      head.push('Vary', vary.join(', '))
+      reply = Object.freeze({
+        status: 204,
+        head: Object.freeze(head),
+        body: undefined,
+        notes: PREFLIGHT_ALLOWED,
+      })
+      preflights.set(decision, reply)
+    }
+    return reply
+  }
+}
+
+const PREFLIGHT_ALLOWED = Object.freeze({ cors: 'preflight allowed' })
 
 function refuse(status: number, reason: string, note: string, vary = VARY_ACTUAL): Reply {
   const reply = textReply(status, reason, { Vary: vary.join(', ') })

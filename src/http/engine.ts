@@ -12,9 +12,10 @@ import {
   type Store,
   StoreUnavailableError,
 } from '../store/store.js'
+import { createFileLane, type FastLane } from './fast-path.js'
 import { replyWithFile } from './read.js'
 import { type Reply, textReply } from './reply.js'
-import { formatPath, parseTarget } from './target.js'
+import { formatPath, isHidden, parseTarget } from './target.js'
 import { replyToWrite, WRITABLE_FILE_METHODS, type WriteOptions } from './write.js'
 
 /** What adapters pass in: the request line and header fields (names in lower case). */
@@ -45,7 +46,14 @@ export interface EngineOptions {
   readonly writes?: WriteOptions
 }
 
-export type Engine = (request: EngineRequest) => Promise<Reply>
+export interface Engine {
+  (request: EngineRequest): Promise<Reply>
+  /**
+   * Answers the hot cases synchronously from prebuilt parts, exactly as the engine would
+   * (fast-path.ts); the node:http handler tries it first. Optional.
+   */
+  fast?: FastLane | undefined
+}
 
 export const DEFAULT_CACHE_CONTROL = 'no-cache'
 const READ_METHODS = 'GET, HEAD, OPTIONS'
@@ -68,7 +76,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
   const allow = writes === undefined ? READ_METHODS : WRITABLE_FILE_METHODS
 
-  return async function handle(request: EngineRequest): Promise<Reply> {
+  const handle: Engine = async function handle(request: EngineRequest): Promise<Reply> {
     const target = parseTarget(request.url)
     if (target.kind === 'invalid') return textReply(400, `Bad Request: ${target.reason}`)
     const method = request.method
@@ -114,18 +122,8 @@ export function createEngine(options: EngineOptions): Engine {
       throw error
     }
   }
-}
-
-/**
- * Names starting with `.` are hidden (dotfiles, and the temporary files of writes); the one
- * exception is a top-level `.well-known` (RFC 8615), which exists to be served.
- */
-function isHidden(segments: ResourcePath): boolean {
-  for (let i = 0; i < segments.length; i++) {
-    const segment = segments[i]!
-    if (segment.charCodeAt(0) === 0x2e && !(i === 0 && segment === '.well-known')) return true
-  }
-  return false
+  handle.fast = createFileLane(store, { cacheControl: readOptions.cacheControl, dotfiles })
+  return handle
 }
 
 function notFound(): Reply {

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { type Logger, silentLogger } from '../log.js'
 import type { Engine } from './engine.js'
+import type { FastReply } from './fast-path.js'
 import { type WriteOutcome, writeReply } from './node-writer.js'
 import { type Reply, textReply } from './reply.js'
 
@@ -26,7 +27,13 @@ function nextRequestId(): string {
  * @example createServer(createNodeHandler(createEngine({ store }), pino())).listen(8080)
  */
 export function createNodeHandler(engine: Engine, logger: Logger = silentLogger()): NodeHandler {
+  const fast = engine.fast
   return (req, res) => {
+    // The hot cases first, answered from prebuilt parts (fast-path.ts); never with content.
+    if (fast !== undefined && !hasContent(req)) {
+      const reply = fast(req.method ?? 'GET', req.url ?? '/', req.headers)
+      if (reply !== undefined) return writeFast(reply, req, res, logger)
+    }
     const started = performance.now()
     const id = nextRequestId()
     const method = req.method ?? 'GET'
@@ -50,6 +57,34 @@ export function createNodeHandler(engine: Engine, logger: Logger = silentLogger(
         process.emitWarning(`sluice: ${(error as Error)?.message ?? String(error)}`)
       })
   }
+}
+
+function hasContent(req: IncomingMessage): boolean {
+  return (
+    req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
+  )
+}
+
+/** One writeHead with the prebuilt fields, one end with the held bytes. */
+function writeFast(reply: FastReply, req: IncomingMessage, res: ServerResponse, logger: Logger) {
+  const logging = logger.isLevelEnabled('info')
+  const started = logging ? performance.now() : 0
+  res.writeHead(reply.status, reply.head as string[])
+  const head = req.method === 'HEAD'
+  res.end(head ? undefined : reply.body)
+  if (!logging) return
+  logger.info(
+    {
+      id: nextRequestId(),
+      method: req.method,
+      path: req.url,
+      status: reply.status,
+      bytes: head || reply.body === undefined ? 0 : reply.body.length,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      ...reply.notes,
+    },
+    'request',
+  )
 }
 
 /** Unread content up to this size is read and dropped after the reply, keeping the connection. */

@@ -91,3 +91,15 @@ function stripAuthority(url: string): string | undefined {
 function invalid(reason: string): Target {
   return { kind: 'invalid', reason }
 }
+
+/**
+ * Names starting with `.` are hidden (dotfiles, and the temporary files of writes); the one
+ * exception is a top-level `.well-known` (RFC 8615), which exists to be served.
+ */
+export function isHidden(segments: ResourcePath): boolean {
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!
+    if (segment.charCodeAt(0) === 0x2e && !(i === 0 && segment === '.well-known')) return true
+  }
+  return false
+}
