@@ -5,6 +5,7 @@
 
 import { PassThrough, type Readable } from 'node:stream'
 import type { MultipartPlan } from '../core/multipart.js'
+import type { BodyPiece } from '../store/file-sender.js'
 import type { OpenedFile } from '../store/store.js'
 import type { ReplyBody } from './reply.js'
 
@@ -55,6 +56,14 @@ function multipartStream(file: OpenedFile, plan: MultipartPlan): Readable {
   out.once('close', () => current?.destroy())
   next()
   return out
+}
+
+/** A multipart/byteranges body as pieces for OpenedFile.send: heads, ranges, the tail. */
+export function multipartPieces(plan: MultipartPlan): BodyPiece[] {
+  const pieces: BodyPiece[] = []
+  for (const part of plan.parts) pieces.push(Buffer.from(part.head, 'latin1'), part.range)
+  pieces.push(Buffer.from(plan.tail, 'latin1'))
+  return pieces
 }
 
 /** A multipart/byteranges body over bytes held in memory, as one buffer. */

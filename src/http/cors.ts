@@ -254,6 +254,7 @@ function fastLane(
         status: 204,
         head: Object.freeze(head),
         body: undefined,
+        stream: undefined,
         notes: PREFLIGHT_ALLOWED,
       })
       preflights.set(decision, reply)

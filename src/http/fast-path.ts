@@ -3,8 +3,9 @@
  * engine runs. It answers only what it can answer exactly as the engine would, and returns
  * undefined for everything else, which then takes the engine unchanged:
  *
- * - GET or HEAD of a file the store holds in memory and knows current (Store.peek), with no
- *   Range (GET), If-Match, If-Unmodified-Since or If-Modified-Since: 200 with the bytes;
+ * - GET or HEAD of a file the store holds (in memory, or open) and knows current (Store.peek),
+ *   with no Range (GET), If-Match, If-Unmodified-Since or If-Modified-Since: 200 with the
+ *   bytes, or with the file streamed;
  * - the same with an If-None-Match exactly equal to the file's ETag (and no If-Match or
  *   If-Unmodified-Since, which RFC 9110 section 13.2.2 evaluates first): 304.
  *
@@ -28,6 +29,8 @@ export interface FastReply {
   readonly head: readonly string[]
   /** The body of a GET (a HEAD gets the same fields and no body). */
   readonly body: Buffer | undefined
+  /** Or a representation too large to hold, whose whole content a GET streams. */
+  readonly stream: HeldRepresentation | undefined
   readonly notes: ReplyNotes
 }
 
@@ -125,11 +128,18 @@ function prebuild(file: HeldRepresentation, cacheControl: string): Answers | nul
   ]
   return {
     file,
-    ok: Object.freeze({ status: 200, head: Object.freeze(ok), body: file.bytes, notes: NO_NOTES }),
+    ok: Object.freeze({
+      status: 200,
+      head: Object.freeze(ok),
+      body: file.bytes,
+      stream: file.bytes === undefined && file.size > 0 ? file : undefined,
+      notes: NO_NOTES,
+    }),
     notModified: Object.freeze({
       status: 304,
       head: Object.freeze(validators),
       body: undefined,
+      stream: undefined,
       notes: NOT_MODIFIED_NOTES,
     }),
   }

@@ -10,7 +10,8 @@
 
 import type { ServerResponse } from 'node:http'
 import { pipeline, type Readable } from 'node:stream'
-import { bodyStream, multipartBytes } from './body-stream.js'
+import type { BodyPiece } from '../store/file-sender.js'
+import { bodyStream, multipartBytes, multipartPieces } from './body-stream.js'
 import { type Reply, discardReply, textReply } from './reply.js'
 
 /** How a response ended, for the access log. */
@@ -22,6 +23,9 @@ export interface WriteOutcome {
   /** What replaced the reply or cut the response off. */
   readonly error?: Error
 }
+
+/** Bodies larger than this get their head sent before the first read. */
+const FLUSH_HEAD_ABOVE = 64 * 1024
 
 /**
  * Writes `reply` for a request made with `method`. `done` is called once, when the response
@@ -50,14 +54,24 @@ export function writeReply(
   const body = reply.body
   const withBody = method !== 'HEAD'
   let stream: Readable | undefined
+  let pieces: readonly BodyPiece[] | undefined
   let payload = body.kind === 'bytes' ? body.bytes : undefined
   if (withBody && (body.kind === 'file' || body.kind === 'multipart')) {
     const held = body.file.bytes
     try {
-      // Bytes the store holds are written at once, without a stream.
-      if (held === undefined) stream = bodyStream(body)
-      else if (body.kind === 'file') payload = held.subarray(body.start, body.end + 1)
-      else payload = multipartBytes(held, body.plan)
+      // Bytes the store holds are written at once; a file with a sender goes through it
+      // (file-sender.ts); any other file through a stream.
+      if (held !== undefined) {
+        payload =
+          body.kind === 'file'
+            ? held.subarray(body.start, body.end + 1)
+            : multipartBytes(held, body.plan)
+      } else if (body.file.send !== undefined) {
+        pieces =
+          body.kind === 'file' ? [{ start: body.start, end: body.end }] : multipartPieces(body.plan)
+      } else {
+        stream = bodyStream(body)
+      }
     } catch (error) {
       discardReply(reply)
       return writeFailure(res, asError(error), finish)
@@ -69,6 +83,18 @@ export function writeReply(
     stream?.destroy()
     discardReply(reply)
     return writeFailure(res, asError(error), finish)
+  }
+  if (pieces !== undefined && (body.kind === 'file' || body.kind === 'multipart')) {
+    // The head goes out now, not with the first chunk, which may wait for a read slot while
+    // other bodies stream (file-sender.ts).
+    if (Number(reply.headers['Content-Length']) > FLUSH_HEAD_ABOVE) res.flushHeaders()
+    body.file.send!(res, pieces, (error, bytes) => {
+      discardReply(reply)
+      if (error === undefined) res.end()
+      else res.destroy(error)
+      finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes })
+    })
+    return
   }
   if (stream === undefined) {
     discardReply(reply)

@@ -65,26 +65,43 @@ function hasContent(req: IncomingMessage): boolean {
   )
 }
 
-/** One writeHead with the prebuilt fields, one end with the held bytes. */
+/**
+ * One writeHead with the prebuilt fields, then one end with the held bytes, or the file
+ * streamed (its head sent at once, before the first read).
+ */
 function writeFast(reply: FastReply, req: IncomingMessage, res: ServerResponse, logger: Logger) {
   const logging = logger.isLevelEnabled('info')
   const started = logging ? performance.now() : 0
-  res.writeHead(reply.status, reply.head as string[])
   const head = req.method === 'HEAD'
-  res.end(head ? undefined : reply.body)
-  if (!logging) return
-  logger.info(
-    {
+  res.writeHead(reply.status, reply.head as string[])
+  const log = (bytes: number, error?: Error) => {
+    if (!logging && error === undefined) return
+    const entry = {
       id: nextRequestId(),
       method: req.method,
       path: req.url,
       status: reply.status,
-      bytes: head || reply.body === undefined ? 0 : reply.body.length,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      bytes,
+      ms: Math.round((performance.now() - (started || performance.now())) * 10) / 10,
       ...reply.notes,
-    },
-    'request',
-  )
+    }
+    if (error === undefined) logger.info(entry, 'request')
+    else logger.warn({ ...entry, error: error.message }, 'response cut off')
+  }
+  const stream = reply.stream
+  if (stream !== undefined && !head) {
+    const file = stream.open()
+    res.flushHeaders()
+    file.send!(res, [{ start: 0, end: file.size - 1 }], (error, bytes) => {
+      file.close()
+      if (error === undefined) res.end()
+      else res.destroy(error)
+      log(bytes, error)
+    })
+    return
+  }
+  res.end(head ? undefined : reply.body)
+  if (logging) log(head || reply.body === undefined ? 0 : reply.body.length)
 }
 
 /** Unread content up to this size is read and dropped after the reply, keeping the connection. */

@@ -14,7 +14,14 @@ import { ContentTagCache, opaqueTagOf } from './content-tags.js'
 import { identityOf, isSettled, sameIdentity } from './file-identity.js'
 import { FsWriter } from './fs-writes.js'
 import { contentTypeFor } from './media-types.js'
-import { closeQuietly, descriptorFile, lookupForError, MemoryFile } from './opened-file.js'
+import {
+  closeQuietly,
+  descriptorFile,
+  lookupForError,
+  MemoryFile,
+  OpenRepresentation,
+  SharedDescriptor,
+} from './opened-file.js'
 import {
   type CacheEntry,
   RepresentationCache,
@@ -40,6 +47,8 @@ const readAsync = promisify(read)
 // One realpath(3) call instead of an lstat per path component.
 const realpathAsync = promisify(realpath.native)
 const DIRECTORY: Lookup = { kind: 'directory' }
+/** Cache entries of large files that keep their file open; more are opened per request. */
+const MAX_OPEN_ENTRIES = 128
 
 /** Attempts at hashing a file that keeps changing under us before answering 503. */
 const HASH_ATTEMPTS = 3
@@ -72,6 +81,7 @@ export class FsStore implements WritableStore {
   readonly cache: RepresentationCache | undefined
   readonly #writer: FsWriter
   readonly #windowsNames: boolean
+  #openEntries = 0
 
   /** `root` must already be a real path (see `openFsStore`). */
   constructor(root: string, options: Pick<FsStoreOptions, 'windowsNames' | 'cache'> = {}) {
@@ -114,9 +124,8 @@ export class FsStore implements WritableStore {
   }
 
   peek(path: ResourcePath): HeldRepresentation | undefined {
-    const entry = this.cache?.peek(keyOf(path))
-    const held = entry?.attachment
-    return held instanceof MemoryFile ? held : undefined
+    const held = this.cache?.peek(keyOf(path))?.attachment
+    return held instanceof MemoryFile || held instanceof OpenRepresentation ? held : undefined
   }
 
   /** Releases the cache's watchers. */
@@ -125,14 +134,17 @@ export class FsStore implements WritableStore {
   }
 
   /**
-   * The answer from a cache entry: held bytes as they are; a larger file opened at its real
-   * path and checked to be the same version (fstat on the new descriptor), so its ETag and
-   * bytes stay exact on every request. Undefined when the entry turned out to be stale.
+   * The answer from a current cache entry: held bytes as they are; a large file through the
+   * descriptor the entry keeps open; beyond MAX_OPEN_ENTRIES, a large file opened at its real
+   * path and checked to be the same version (fstat on the new descriptor). Undefined when the
+   * entry turned out to be stale.
    */
   async #fromEntry(cache: RepresentationCache, entry: CacheEntry): Promise<Lookup | undefined> {
     const state = entry.state
     if (state.kind === 'directory') return DIRECTORY
-    if (entry.attachment instanceof MemoryFile) return entry.attachment.lookup
+    const held = entry.attachment
+    if (held instanceof MemoryFile) return held.lookup
+    if (held instanceof OpenRepresentation) return { kind: 'file', file: held.open() }
     let fd: number
     try {
       fd = await openAsync(state.real, 'r')
@@ -144,7 +156,11 @@ export class FsStore implements WritableStore {
       const stats = await fstatAsync(fd, { bigint: true })
       const identity = identityOf(stats)
       if (stats.isFile() && sameIdentity(identity, state.identity)) {
-        return { kind: 'file', file: descriptorFile(fd, identity, state.opaque, state.contentType) }
+        const descriptor = new SharedDescriptor(fd)
+        return {
+          kind: 'file',
+          file: descriptorFile(descriptor, identity, state.opaque, state.contentType),
+        }
       }
     } catch {
       // Treated as a stale entry: the full lookup decides.
@@ -249,11 +265,30 @@ export class FsStore implements WritableStore {
         closeQuietly(fd)
         return undefined
       }
+      // One share of the descriptor for this request; the cache entry may keep another.
+      const descriptor = new SharedDescriptor(fd)
       if (cache !== undefined && settled) {
         const state = { kind: 'file' as const, ...where, identity, opaque, contentType }
-        cache.admit(keyOf(path), { ...state, bytes: undefined }, seen.epoch, seen.observedAt)
+        const entry = cache.admit(
+          keyOf(path),
+          { ...state, bytes: undefined },
+          seen.epoch,
+          seen.observedAt,
+        )
+        if (entry !== undefined && this.#openEntries < MAX_OPEN_ENTRIES) {
+          descriptor.acquire()
+          this.#openEntries++
+          entry.attachment = new OpenRepresentation(
+            descriptor,
+            identity,
+            opaque,
+            contentType,
+            entry,
+            () => this.#openEntries--,
+          )
+        }
       }
-      return { kind: 'file', file: descriptorFile(fd, identity, opaque, contentType) }
+      return { kind: 'file', file: descriptorFile(descriptor, identity, opaque, contentType) }
     } catch (error) {
       closeQuietly(fd)
       throw error

@@ -7,6 +7,7 @@ import { close } from 'node:fs'
 import { PassThrough, type Readable } from 'node:stream'
 import { type EntityTag, formatEntityTag } from '../core/entity-tag.js'
 import type { FileIdentity } from './file-identity.js'
+import { sendPieces } from './file-sender.js'
 import { createRangeStream } from './file-stream.js'
 import type { CacheEntry } from './representation-cache.js'
 import {
@@ -16,20 +17,41 @@ import {
   StoreUnavailableError,
 } from './store.js'
 
-/** A file read through `fd`, which is closed once the holder and every reader are done. */
+/**
+ * An open descriptor with a count of holders: a cache entry and the requests reading through
+ * it. It is closed when the last holder lets go, so a read never uses a descriptor number
+ * that was closed and reused.
+ */
+export class SharedDescriptor {
+  #holders = 1
+
+  constructor(readonly fd: number) {}
+
+  acquire(): void {
+    this.#holders++
+  }
+
+  release(): void {
+    if (--this.#holders === 0) closeQuietly(this.fd)
+  }
+}
+
+/**
+ * A file read through `descriptor`, of which it holds one share: let go once the holder has
+ * called close() and every reader is done.
+ */
 export function descriptorFile(
-  fd: number,
+  descriptor: SharedDescriptor,
   identity: FileIdentity,
   opaque: string,
   contentType: string,
 ): OpenedFile {
+  const fd = descriptor.fd
   const etag = { weak: false, opaque }
-  // The descriptor is closed once the holder has called close() and every stream reading from
-  // it has closed, so a stream never reads from a descriptor number that was reused.
-  let streams = 0
+  let readers = 0
   let released = false
-  const closeWhenIdle = () => {
-    if (released && streams === 0) closeQuietly(fd)
+  const releaseWhenIdle = () => {
+    if (released && readers === 0) descriptor.release()
   }
   return {
     size: identity.size,
@@ -39,19 +61,74 @@ export function descriptorFile(
     contentType,
     read(start, end) {
       if (released) throw new Error('read() after close()')
-      streams++
+      readers++
       const stream = createRangeStream(fd, start, end, identity)
       stream.once('close', () => {
-        streams--
-        closeWhenIdle()
+        readers--
+        releaseWhenIdle()
       })
       return stream
+    },
+    send(sink, pieces, done) {
+      if (released) throw new Error('send() after close()')
+      readers++
+      sendPieces(fd, identity, pieces, sink, (error, bytes) => {
+        readers--
+        releaseWhenIdle()
+        done(error, bytes)
+      })
     },
     close() {
       if (released) return
       released = true
-      closeWhenIdle()
+      releaseWhenIdle()
     },
+  }
+}
+
+/** What a cache entry keeps besides its state; released when the entry is dropped. */
+export interface EntryAttachment {
+  release?(): void
+}
+
+/**
+ * A file too large to hold, kept open by its cache entry: each request reads through the same
+ * descriptor (no open, fstat and close per request). Like held bytes, it is served while the
+ * entry is current; a change in place still cuts a response off before its last chunk.
+ */
+export class OpenRepresentation implements HeldRepresentation, EntryAttachment {
+  readonly size: number
+  readonly etag: EntityTag
+  readonly etagField: string
+  readonly lastModified: number
+  readonly bytes = undefined
+
+  constructor(
+    readonly descriptor: SharedDescriptor,
+    readonly identity: FileIdentity,
+    readonly opaque: string,
+    readonly contentType: string,
+    readonly entry: CacheEntry,
+    readonly onRelease: () => void,
+  ) {
+    this.size = identity.size
+    this.etag = { weak: false, opaque }
+    this.etagField = formatEntityTag(this.etag)
+    this.lastModified = Number(identity.mtimeNs / 1_000_000n)
+  }
+
+  current(): boolean {
+    return this.entry.current()
+  }
+
+  open(): OpenedFile {
+    this.descriptor.acquire()
+    return descriptorFile(this.descriptor, this.identity, this.opaque, this.contentType)
+  }
+
+  release(): void {
+    this.descriptor.release()
+    this.onRelease()
   }
 }
 
@@ -84,6 +161,13 @@ export class MemoryFile implements OpenedFile, HeldRepresentation {
   current(): boolean {
     return this.entry !== undefined && this.entry.current()
   }
+
+  open(): OpenedFile {
+    return this
+  }
+
+  /** Nothing to let go of: the bytes go with the last reference. */
+  release(): void {}
 
   read(start: number, end: number): Readable {
     const stream = new PassThrough()

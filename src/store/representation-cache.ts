@@ -79,8 +79,8 @@ export class CacheEntry {
   used = true
   /** The stat in flight, if any. */
   checking: Promise<void> | undefined
-  /** What the store built for this version (the lookup it answers with). */
-  attachment: unknown
+  /** What the store keeps for this version; its release() is called when the entry goes. */
+  attachment: { release?(): void } | undefined
 
   constructor(
     readonly key: string,
@@ -267,6 +267,7 @@ export class RepresentationCache {
   #remove(entry: CacheEntry): void {
     if (!entry.valid) return
     entry.valid = false
+    entry.attachment?.release?.()
     if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key)
     this.#bytes -= entry.size
     for (const dep of entry.deps) {

@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream'
 import type { EntityTag } from '../core/entity-tag.js'
 import type { ConditionalFields, PreconditionField } from '../core/preconditions.js'
+import type { BodyPiece, ByteSink, SendDone } from './file-sender.js'
 
 /**
  * A resource path below the root: decoded segments, each non-empty and free of `/`, `\`, NUL,
@@ -43,6 +44,13 @@ export interface OpenedFile extends Representation {
    * last chunk, so a response is cut off rather than completed with the wrong bytes.
    */
   read(start: number, end: number): Readable
+  /**
+   * Optional, for writers that can do better than a stream (node:http): writes `pieces`
+   * (buffers as they are, byte ranges of this representation) to `sink` with backpressure and
+   * calls `done` once. The same rule as `read`: if the stored bytes stop matching this
+   * representation, `done` gets an error before the last chunk is written.
+   */
+  send?(sink: ByteSink, pieces: readonly BodyPiece[], done: SendDone): void
   close(): void
 }
 
@@ -58,9 +66,12 @@ export type Lookup =
  * answer without waiting for anything.
  */
 export interface HeldRepresentation extends Representation {
-  readonly bytes: Buffer
+  /** The whole representation, when held in memory (else it is read when sent). */
+  readonly bytes: Buffer | undefined
   /** Whether it may still be served as is; cheap, and false for good once it may not. */
   current(): boolean
+  /** The representation opened for one request; the caller closes it. */
+  open(): OpenedFile
 }
 
 export interface Store {

@@ -1,0 +1,366 @@
+/**
+ * Sends byte ranges of an open file, and the buffers between them (multipart heads), to a
+ * response: the large-body path of node:http, built for many concurrent downloads.
+ *
+ * - No read-ahead: a chunk is read only once the previous one has been handed to the kernel,
+ *   so a connection holds at most one chunk in memory, and only while its client is slow.
+ * - Chunk size adapted to concurrency: large (up to 1 MiB) while few bodies are being sent, so
+ *   a fast download costs few system calls; small (down to 8 KiB) when many are, so a
+ *   thousand slow downloads hold about 16 MiB in chunks (8 MiB shared, 8 KiB each), not
+ *   hundreds.
+ * - Buffers come from a small pool and go back once written, so a long download does not
+ *   allocate (and fault in) a fresh buffer per chunk.
+ * - At most `MAX_READS` reads at once across all bodies, queued in order: the libuv thread pool
+ *   keeps threads free for the opens and stats of new requests, which therefore get their
+ *   answers (headers first) while a thousand bodies stream.
+ * - The parts of a multipart body that fit in one chunk are read at once (in parallel) and
+ *   written with their heads as one corked write.
+ * - The "cut off if the file changed in place" rule of file-stream.ts: one fstat after the
+ *   last read and before the last chunk is written; a changed version fails the send with a
+ *   FileChangedError (the HTTP layer then cuts the connection).
+ */
+
+import { type BigIntStats, fstat, read } from 'node:fs'
+import { type FileIdentity, identityOf, sameVersionWhileOpen } from './file-identity.js'
+import { FileChangedError } from './file-stream.js'
+
+/** A buffer written as is, or bytes `start` to `end` (inclusive) of the file. */
+export type BodyPiece = Buffer | { readonly start: number; readonly end: number }
+
+/** Where the bytes go: a node:http ServerResponse (or any writable with callbacks). */
+export interface ByteSink {
+  write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean
+  write(chunk: Uint8Array): boolean
+  cork(): void
+  uncork(): void
+  readonly destroyed: boolean
+  once(event: 'close', listener: () => void): unknown
+  off(event: 'close', listener: () => void): unknown
+}
+
+/** Called once: with the error that stopped the send, if any, and the bytes handed over. */
+export type SendDone = (error: Error | undefined, bytes: number) => void
+
+const MIN_CHUNK = 4 * 1024
+const MAX_CHUNK = 1024 * 1024
+/** What all bodies being sent may hold in chunks together, before chunks get smaller. */
+const CHUNK_BUDGET = 4 * 1024 * 1024
+/** Reads in flight at once, all bodies together (the libuv thread pool has four threads). */
+const MAX_READS = 2
+/** Bytes of idle buffers kept for reuse: the most that bodies in flight hold at once. */
+const POOL_BYTES = 8 * 1024 * 1024
+/** How often unused sizes are let go of. */
+const POOL_TRIM_MS = 2000
+
+let sending = 0
+/** Bytes of chunks taken by bodies and not yet written. */
+let inUse = 0
+
+/**
+ * The chunk size for the next read, a power of 2: the budget shared by the bodies in flight,
+ * and no more than what is left of it (bodies that started alone may still hold large chunks).
+ */
+function chunkSize(): number {
+  const share = Math.min(CHUNK_BUDGET / Math.max(1, sending), CHUNK_BUDGET - inUse)
+  let size = MIN_CHUNK
+  while (size < MAX_CHUNK && size * 2 <= share) size *= 2
+  return size
+}
+
+const pool = new Map<number, Buffer[]>()
+let pooledBytes = 0
+let trimming: ReturnType<typeof setInterval> | undefined
+
+function takeBuffer(size: number): Buffer {
+  inUse += size
+  // Larger sizes are not coming back into use while chunks are this small: let them go, so
+  // that the pool has room for the size in use.
+  if (pooledBytes > 0) {
+    for (const [pooled, free] of pool) {
+      if (pooled <= size) continue
+      pooledBytes -= pooled * free.length
+      pool.delete(pooled)
+    }
+  }
+  const buffer = pool.get(size)?.pop()
+  if (buffer === undefined) return Buffer.allocUnsafeSlow(size)
+  pooledBytes -= size
+  return buffer
+}
+
+/**
+ * A chunk is done with: back to the pool, unless a write may still hold it (`reuse` false).
+ * Buffers are kept rather than dropped (up to POOL_BYTES, more than the chunks in flight ever
+ * take): a dropped buffer is garbage that the collector frees late, and for small sizes
+ * leaves the allocator's heap fragmented, both of which show as resident memory.
+ */
+function giveBuffer(buffer: Buffer, reuse = true): void {
+  inUse -= buffer.length
+  if (!reuse || pooledBytes + buffer.length > POOL_BYTES || buffer.length > chunkSize()) return
+  let free = pool.get(buffer.length)
+  if (free === undefined) pool.set(buffer.length, (free = []))
+  free.push(buffer)
+  pooledBytes += buffer.length
+  trimming ??= setInterval(trimPool, POOL_TRIM_MS).unref()
+}
+
+/** Lets go of sizes no longer in use, and of everything once no body is being sent. */
+function trimPool(): void {
+  const current = sending === 0 ? 0 : chunkSize()
+  for (const [size, free] of pool) {
+    if (size <= current) continue
+    pooledBytes -= size * free.length
+    pool.delete(size)
+  }
+  if (pool.size === 0 && trimming !== undefined) {
+    clearInterval(trimming)
+    trimming = undefined
+  }
+}
+
+let reading = 0
+/** Reads waiting for a slot, in order: the sender and the index of its read. */
+const waitingSenders: Sender[] = []
+const waitingSlots: number[] = []
+
+/** Starts a read now, or queues it: at most MAX_READS at once, in the order asked. */
+function requestRead(sender: Sender, slot: number): void {
+  if (reading < MAX_READS) {
+    reading++
+    sender.issueRead(slot)
+  } else {
+    waitingSenders.push(sender)
+    waitingSlots.push(slot)
+  }
+}
+
+/** A read completed: the next one waiting takes its place. */
+function readDone(): void {
+  reading--
+  const sender = waitingSenders.shift()
+  if (sender === undefined) return
+  reading++
+  sender.issueRead(waitingSlots.shift()!)
+}
+
+const GONE = 'client went away'
+
+/**
+ * One body being sent. Everything a step needs lives in fields and callbacks bound once, so a
+ * step allocates nothing of its own: with a thousand slow downloads, objects that live as long
+ * as a pending write are what make the heap grow.
+ */
+class Sender {
+  #index = 0
+  /** The next file position to read within the current range piece (-1: at its start). */
+  #position = -1
+  #bytes = 0
+  #busy = false
+  #aborted = false
+  #finished = false
+  /** The chunk of the current step; while its write is in flight, that write holds it. */
+  #chunk: Buffer | undefined
+  #writing = false
+  #last = false
+  /** The current step's writes: a buffer as is, or (null) a slice of the chunk. */
+  readonly #buffers: (Buffer | null)[] = []
+  readonly #at: number[] = []
+  readonly #lengths: number[] = []
+  readonly #positions: number[] = []
+  #count = 0
+  #pendingReads = 0
+  #expected = 0
+  #received = 0
+  #failed: Error | undefined
+  readonly #onClose = () => this.#abort()
+  readonly #onRead = (error: Error | null, bytesRead: number) => this.#readDone(error, bytesRead)
+  readonly #onStat = (error: Error | null, stats: BigIntStats) => this.#verified(error, stats)
+  readonly #afterWrite = (error?: Error | null) => this.#written(error)
+
+  constructor(
+    readonly fd: number,
+    readonly identity: FileIdentity,
+    readonly pieces: readonly BodyPiece[],
+    readonly sink: ByteSink,
+    readonly done: SendDone,
+  ) {}
+
+  start(): void {
+    sending++
+    this.sink.once('close', this.#onClose)
+    this.#step()
+  }
+
+  #step(): void {
+    if (this.#aborted || this.sink.destroyed) return this.#finish(new Error(GONE))
+    const size = chunkSize()
+    const pieces = this.pieces
+    let used = 0
+    let count = 0
+    while (this.#index < pieces.length) {
+      const piece = pieces[this.#index]!
+      if (Buffer.isBuffer(piece)) {
+        this.#buffers[count++] = piece
+        this.#index++
+        continue
+      }
+      if (used === size) break
+      if (this.#position < 0) this.#position = piece.start
+      const length = Math.min(piece.end - this.#position + 1, size - used)
+      this.#buffers[count] = null
+      this.#at[count] = used
+      this.#lengths[count] = length
+      this.#positions[count++] = this.#position
+      used += length
+      this.#position += length
+      if (this.#position > piece.end) {
+        this.#index++
+        this.#position = -1
+      }
+    }
+    this.#count = count
+    this.#last = this.#index >= pieces.length
+    this.#chunk = undefined
+    if (used === 0) return this.#write()
+    this.#chunk = takeBuffer(size)
+    this.#expected = used
+    this.#received = 0
+    this.#failed = undefined
+    this.#busy = true
+    let reads = 0
+    for (let i = 0; i < count; i++) if (this.#buffers[i] === null) reads++
+    this.#pendingReads = reads
+    for (let i = 0; i < count; i++) if (this.#buffers[i] === null) requestRead(this, i)
+  }
+
+  /** Called by the read limiter when this read may start. */
+  issueRead(slot: number): void {
+    read(
+      this.fd,
+      this.#chunk!,
+      this.#at[slot]!,
+      this.#lengths[slot]!,
+      this.#positions[slot]!,
+      this.#onRead,
+    )
+  }
+
+  #readDone(error: Error | null, bytesRead: number): void {
+    readDone()
+    if (error !== null) this.#failed ??= error
+    else this.#received += bytesRead
+    if (--this.#pendingReads > 0) return
+    this.#busy = false
+    // Fewer bytes than asked: the file was truncated since it was opened.
+    if (this.#failed === undefined && this.#received < this.#expected) {
+      this.#failed = new FileChangedError('file shrank while streaming')
+    }
+    if (this.#failed !== undefined || this.#aborted) {
+      this.#release(true)
+      return this.#finish(this.#failed ?? new Error(GONE))
+    }
+    if (!this.#last) return this.#write()
+    // The last chunk goes out only if the file is still the version that was announced.
+    this.#busy = true
+    fstat(this.fd, { bigint: true }, this.#onStat)
+  }
+
+  #verified(error: Error | null, stats: BigIntStats): void {
+    this.#busy = false
+    if (
+      error !== null ||
+      this.#aborted ||
+      !sameVersionWhileOpen(this.identity, identityOf(stats))
+    ) {
+      this.#release(true)
+      const gone = this.#aborted
+        ? new Error(GONE)
+        : new FileChangedError('file changed while streaming')
+      return this.#finish(error ?? gone)
+    }
+    this.#write()
+  }
+
+  #write(): void {
+    const sink = this.sink
+    if (this.#aborted || sink.destroyed) {
+      this.#release(true)
+      return this.#finish(new Error(GONE))
+    }
+    const count = this.#count
+    if (count === 0) return this.#written(null)
+    const chunk = this.#chunk
+    this.#writing = chunk !== undefined
+    if (count > 1) sink.cork()
+    for (let i = 0; i < count; i++) {
+      let bytes = this.#buffers[i]
+      if (bytes === null || bytes === undefined) {
+        const at = this.#at[i]!
+        const length = this.#lengths[i]!
+        bytes = at === 0 && length === chunk!.length ? chunk! : chunk!.subarray(at, at + length)
+      }
+      this.#bytes += bytes.length
+      if (i === count - 1) sink.write(bytes, this.#afterWrite)
+      else sink.write(bytes)
+    }
+    if (count > 1) sink.uncork()
+    // Heads are the caller's; drop the references so they can go once written.
+    for (let i = 0; i < count; i++) this.#buffers[i] = null
+  }
+
+  #written(error?: Error | null): void {
+    if (this.#finished) return
+    if (this.#writing) {
+      this.#writing = false
+      this.#release(true)
+    }
+    if (error) return this.#finish(error)
+    if (this.#last) this.#finish(undefined)
+    else this.#step()
+  }
+
+  /** Gives the step's chunk back (to the pool if `reuse`). */
+  #release(reuse: boolean): void {
+    const chunk = this.#chunk
+    if (chunk === undefined) return
+    this.#chunk = undefined
+    giveBuffer(chunk, reuse)
+  }
+
+  #abort(): void {
+    this.#aborted = true
+    // A write in flight may never call back once the connection is gone, and may still hold
+    // its chunk (which is then not reused); a read in flight still uses the descriptor, so its
+    // completion finishes the send instead.
+    if (this.#busy) return
+    if (this.#writing) {
+      this.#writing = false
+      this.#release(false)
+    }
+    this.#finish(new Error(GONE))
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#finished) return
+    this.#finished = true
+    sending--
+    this.sink.off('close', this.#onClose)
+    this.done(error, this.#bytes)
+  }
+}
+
+/**
+ * Writes `pieces` to `sink`: buffers as they are, ranges read from `fd` (whose version is
+ * `identity`). Calls `done` once, when everything was handed to the kernel, or with the error
+ * that stopped it (the client went away, a read failed, the file changed in place). The
+ * descriptor is not used after `done`.
+ */
+export function sendPieces(
+  fd: number,
+  identity: FileIdentity,
+  pieces: readonly BodyPiece[],
+  sink: ByteSink,
+  done: SendDone,
+): void {
+  new Sender(fd, identity, pieces, sink, done).start()
+}
