@@ -15,7 +15,7 @@ import {
 import { parsePathPattern } from '../core/path-patterns.js'
 import type { CorsRoute } from '../http/cors.js'
 import type { EngineRequest } from '../http/engine.js'
-import { type CorsConfig, configSchema, describeIssue, type FileConfig } from './config-schema.js'
+import type { CorsConfig, FileConfig } from './config-schema.js'
 import { UsageError } from './usage.js'
 
 export const DEFAULT_CONFIG_FILE = 'sluice.config.json'
@@ -47,6 +47,8 @@ export async function loadConfigFile(
   } catch (error) {
     throw new UsageError(`${name}: not valid JSON: ${(error as Error).message}`)
   }
+  // Loaded only when there is a file to check: the schema library is most of the CLI's memory.
+  const { configSchema, describeIssue } = await import('./config-schema.js')
   const parsed = configSchema.safeParse(data)
   if (!parsed.success) throw new UsageError(`${name}: ${describeIssue(parsed.error)}`)
   return { config: parsed.data, name, dir: dirname(path) }

@@ -522,12 +522,19 @@ function watchServerErrors(server: Server, logger: Logger): void {
   })
 }
 
+/**
+ * Connections the kernel queues before they are accepted (capped by net.core.somaxconn). Node's
+ * default, 511, overflows when a thousand clients connect at once: the SYNs past it are
+ * dropped and retried a second later.
+ */
+const LISTEN_BACKLOG = 4096
+
 /** Listens and resolves with the URL the server answers on. */
 export function listen(server: Server, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error)
     server.once('error', onError)
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError)
       const address = server.address() as AddressInfo
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
