@@ -66,15 +66,14 @@ export function multipartPieces(plan: MultipartPlan): BodyPiece[] {
   return pieces
 }
 
-/** A multipart/byteranges body over bytes held in memory, as one buffer. */
+/** A multipart/byteranges body over bytes held in memory, as one buffer (one copy). */
 export function multipartBytes(bytes: Buffer, plan: MultipartPlan): Buffer {
-  const pieces: Buffer[] = []
+  const out = Buffer.allocUnsafe(plan.length)
+  let at = 0
   for (const part of plan.parts) {
-    pieces.push(
-      Buffer.from(part.head, 'latin1'),
-      bytes.subarray(part.range.start, part.range.end + 1),
-    )
+    at += out.write(part.head, at, 'latin1')
+    at += bytes.copy(out, at, part.range.start, part.range.end + 1)
   }
-  pieces.push(Buffer.from(plan.tail, 'latin1'))
-  return Buffer.concat(pieces, plan.length)
+  out.write(plan.tail, at, 'latin1')
+  return out
 }

@@ -4,7 +4,7 @@
  * Range applies to GET only (section 14.2); the writer leaves the body out.
  */
 
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import {
   formatContentRange,
   formatUnsatisfiedRange,
@@ -46,7 +46,7 @@ export function replyWithFile(
     file.lastModified === undefined ? undefined : Math.min(file.lastModified, now)
   const current: CurrentValidators = { etag: file.etag, lastModified }
   const validatorFields: ReplyHeaders = { ETag: file.etagField }
-  if (lastModified !== undefined) validatorFields['Last-Modified'] = formatHttpDate(lastModified)
+  if (lastModified !== undefined) validatorFields['Last-Modified'] = lastModifiedField(lastModified)
   validatorFields['Cache-Control'] = options.cacheControl
 
   const verdict = evaluatePreconditions(
@@ -159,12 +159,7 @@ function replyWithRanges(
       notes: { range: formatContentRange(only, file.size) },
     }
   }
-  const plan = planMultipart(
-    ranges,
-    file.size,
-    file.contentType,
-    randomBytes(15).toString('base64url'),
-  )
+  const plan = planMultipart(ranges, file.size, file.contentType, freshBoundary())
   // Never answer with more bytes than the whole representation (section 14.2 allows ignoring
   // Range; this is what keeps many small or overlapping ranges from amplifying).
   if (plan.length > file.size) return whole('multipart would be larger than the representation')
@@ -174,6 +169,34 @@ function replyWithRanges(
     body: { kind: 'multipart', file, plan },
     notes: { range: `${ranges.length} parts` },
   }
+}
+
+/** The last Last-Modified formatted: a hot file asks for the same one again and again. */
+let formattedAt = Number.NaN
+let formatted = ''
+
+function lastModifiedField(ms: number): string {
+  if (ms !== formattedAt) {
+    formatted = formatHttpDate(ms)
+    formattedAt = ms
+  }
+  return formatted
+}
+
+/** Random bytes for boundaries, drawn in batches (one call into the CSPRNG per 64 bodies). */
+const BOUNDARY_BYTES = 15
+const boundaryPool = Buffer.alloc(BOUNDARY_BYTES * 64)
+let boundaryAt = boundaryPool.length
+
+/** A multipart boundary of 120 random bits: fresh per response, so no file can predict it. */
+function freshBoundary(): string {
+  if (boundaryAt === boundaryPool.length) {
+    randomFillSync(boundaryPool)
+    boundaryAt = 0
+  }
+  const boundary = boundaryPool.toString('base64url', boundaryAt, boundaryAt + BOUNDARY_BYTES)
+  boundaryAt += BOUNDARY_BYTES
+  return boundary
 }
 
 function closeAndNone(file: OpenedFile): { kind: 'none' } {
