@@ -59,6 +59,8 @@ export function sluiceSpec(placement: Placement): ServerSpec {
     }
   }
   const flags = ['--host', '127.0.0.1', '--port', '0', '--log-format', 'json', '--quiet']
+  // The targets of issue 6 are for one process (the default is one worker per core).
+  if (help.includes('--workers')) flags.push('--workers', '1')
   return {
     name: 'sluice',
     describe: `sluice ${readVersion(PROJECT_ROOT)} (bin/sluice.js serve ${[...flags, ...corsFlags].join(' ')})`,

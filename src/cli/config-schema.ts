@@ -48,6 +48,7 @@ export const configSchema = z
       'max-ranges': SHARED_RULES.maxRanges,
       dotfiles: SHARED_RULES.dotfiles,
       'shutdown-timeout': integer(0, 3600, 'seconds in-flight responses get at shutdown'),
+      workers: integer(1, 256, 'processes serving the port (default: one per core)'),
       'log-format': z
         .enum(['json', 'pretty'], { error: 'expected "json" or "pretty"' })
         .describe('access log format'),

@@ -23,6 +23,17 @@ import { openFsStore } from '../store/fs-store.js'
 import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from './config.js'
 import type { FileConfig } from './config-schema.js'
 import { parseChoice, parseFieldValue, parseFlags, parseInteger, UsageError } from './usage.js'
+import {
+  defaultWorkers,
+  failToPrimary,
+  isWorker,
+  joinPrimary,
+  leavePrimary,
+  runPrimary,
+} from './workers.js'
+
+/** The most --workers accepted. */
+const MAX_WORKERS = 256
 
 export const SERVE_HELP = `Usage: sluice serve <root> [options]
 
@@ -43,6 +54,9 @@ Options:
   --max-body <bytes>       with --writable: the largest PUT accepted; larger gets 413
                            (default ${DEFAULT_MAX_BODY_BYTES}, 100 MiB)
   --shutdown-timeout <s>   seconds in-flight responses get after SIGINT/SIGTERM (default 10)
+  --workers <n>            processes serving the port (node:cluster); writes stay
+                           linearizable across them (default: one per core, now
+                           ${defaultWorkers()}; 1 for a single process)
   --log-format <format>    json or pretty (default: pretty on a terminal, json otherwise)
   --quiet                  no access log; warnings and errors only
   --config <file>          read options from <file> (default: ./${DEFAULT_CONFIG_FILE} when
@@ -91,6 +105,7 @@ const FLAGS = {
   'require-preconditions': { type: 'boolean' },
   'max-body': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
+  workers: { type: 'string' },
   'log-format': { type: 'string' },
   quiet: { type: 'boolean' },
   config: { type: 'string' },
@@ -123,6 +138,8 @@ export interface ServeConfig {
   readonly writes: WriteOptions | undefined
   readonly shutdownTimeoutMs: number
   readonly limits: Required<ServerLimits>
+  /** Processes serving the port (`--workers`); 1 is a single process. */
+  readonly workers: number
   readonly logFormat: LogFormat
   readonly quiet: boolean
   readonly cors: CorsSetup
@@ -181,6 +198,10 @@ export async function parseServeArgs(
         ? (file['shutdown-timeout'] ?? 10)
         : parseInteger('--shutdown-timeout', values['shutdown-timeout'], 0, 3600)) * 1000,
     limits: parseLimits(values, file),
+    workers:
+      values.workers === undefined
+        ? (file.workers ?? defaultWorkers())
+        : parseInteger('--workers', values.workers, 1, MAX_WORKERS),
     logFormat:
       logFormat === undefined
         ? process.stdout.isTTY
@@ -265,8 +286,33 @@ function parseLimits(
 
 /** Runs the server until SIGINT or SIGTERM; resolves with the exit code. */
 export async function serve(config: ServeConfig): Promise<number> {
+  if (!isWorker()) return serveProcess(config)
+  // A worker leaves the cluster however it ends, or its channel to the primary keeps it alive.
+  try {
+    return await serveProcess(config)
+  } finally {
+    leavePrimary()
+  }
+}
+
+async function serveProcess(config: ServeConfig): Promise<number> {
   const logger = createLogger({ format: config.logFormat, quiet: config.quiet })
-  const store = await openFsStore({ root: config.root, writable: config.writes !== undefined })
+  const announce = (url: string) => {
+    const processes = config.workers > 1 ? ` (${config.workers} processes)` : ''
+    process.stdout.write(`sluice serving ${config.root} at ${url}${processes}\n`)
+  }
+  // With --workers, this process forks the workers, which run the rest of this function.
+  if (config.workers > 1 && !isWorker()) {
+    const code = await runPrimary({ workers: config.workers, root: config.root, logger, announce })
+    logger.flush()
+    return code
+  }
+  const store = await openFsStore({
+    root: config.root,
+    writable: config.writes !== undefined,
+    // For tests (and file systems whose change notices misbehave): the periodic check alone.
+    ...(process.env.SLUICE_CACHE_WATCH === '0' ? { cache: { watch: false } } : {}),
+  })
   for (const warning of config.cors.warnings) logger.warn(warning)
   // CORS runs first: a request it refuses never reaches the engine's methods.
   const engine = withCors(
@@ -284,7 +330,10 @@ export async function serve(config: ServeConfig): Promise<number> {
   try {
     url = await listen(server, config.host, config.port)
   } catch (error) {
-    throw new Error(describeListenError(error, config.host, config.port), { cause: error })
+    const message = describeListenError(error, config.host, config.port)
+    // Every worker fails the same way; the primary says it once.
+    if (isWorker()) return failToPrimary(message)
+    throw new Error(message, { cause: error })
   }
   // Listen for the signals before announcing the URL: stdout to a pipe is written
   // synchronously, so whoever reads the line may signal before the next statement runs.
@@ -292,7 +341,8 @@ export async function serve(config: ServeConfig): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
-  process.stdout.write(`sluice serving ${config.root} at ${url}\n`)
+  if (isWorker()) joinPrimary(store, url)
+  else announce(url)
   const signal = await stopped
   logger.info({ signal }, 'shutting down: finishing in-flight responses')
   await shutdown(server, config.shutdownTimeoutMs)

@@ -93,10 +93,20 @@ export class FsStore implements WritableStore {
       root,
       tags: this.tags,
       locks,
-      changed: cache === undefined ? undefined : (path) => cache.invalidatePath(path),
+      changed: (path) => {
+        cache?.invalidatePath(path)
+        return this.peers?.(path)
+      },
     })
     this.#windowsNames = options.windowsNames ?? process.platform === 'win32'
   }
+
+  /**
+   * Told of every file this store's own writes replace, create or remove, before the write is
+   * answered (it may delay the answer): other processes serving the same root drop their cached
+   * copy (`sluice serve --workers`).
+   */
+  peers: ((path: string) => Promise<void>) | undefined
 
   async open(path: ResourcePath): Promise<Lookup> {
     // Staged files and lock files are sluice's own, never a resource (even with --dotfiles).

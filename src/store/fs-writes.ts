@@ -90,16 +90,17 @@ export interface FsWriterContext {
   readonly locks: ResourceLocks
   /**
    * Called with the real path of a file a write replaced, created or removed, right after the
-   * rename or unlink and before the write is answered (the store's cache drops it).
+   * rename or unlink (the store's cache drops it); a promise it returns is awaited before the
+   * write is answered (other processes drop theirs).
    */
-  readonly changed?: ((path: string) => void) | undefined
+  readonly changed?: ((path: string) => void | Promise<void>) | undefined
 }
 
 export class FsWriter {
   readonly #root: string
   readonly #tags: ContentTagCache
   readonly #locks: ResourceLocks
-  readonly #changed: (path: string) => void
+  readonly #changed: (path: string) => void | Promise<void>
 
   constructor(context: FsWriterContext) {
     this.#root = context.root
@@ -125,6 +126,7 @@ export class FsWriter {
       return resultForError(error)
     }
     let renamed = false
+    let announced: void | Promise<void> = undefined
     try {
       const received = await receive(staged.handle, body)
       if ('outcome' in received) return received
@@ -140,7 +142,7 @@ export class FsWriter {
         if (conflict !== undefined) return conflict
         await rename(staged.path, placed.target)
         renamed = true
-        this.#changed(placed.target)
+        announced = this.#changed(placed.target)
         return {
           kind: 'applied' as const,
           decided,
@@ -152,6 +154,7 @@ export class FsWriter {
       const identity = identityOf(applied.stats)
       this.#tags.remember(identity, received.opaque, Date.now())
       await syncDirectories(placed)
+      await announced
       const version = storedVersion(identity, received.opaque)
       const checked = applied.decided.checked
       return applied.decided.current.kind === 'file'
@@ -171,6 +174,7 @@ export class FsWriter {
     if ('kind' in placed) return placed.result
     if (placed.missing.length > 0) return { outcome: 'missing' }
     let result: WriteResult
+    let announced: void | Promise<void> = undefined
     try {
       result = await this.#locks.withLock(placed.target, async (): Promise<WriteResult> => {
         const decided = await this.#decide('DELETE', placed, condition)
@@ -179,7 +183,7 @@ export class FsWriter {
         // not evaluated (decide skips them for a missing resource).
         if (decided.current.kind === 'missing') return { outcome: 'missing' }
         await unlink(placed.target)
-        this.#changed(placed.target)
+        announced = this.#changed(placed.target)
         this.#tags.forget(decided.current.identity)
         return { outcome: 'deleted', checked: decided.checked }
       })
@@ -187,6 +191,7 @@ export class FsWriter {
       return resultForError(error)
     }
     if (result.outcome === 'deleted') await syncDirectories(placed)
+    await announced
     return result
   }
 

@@ -6,8 +6,9 @@
  * would vanish: the final counter would be lower than the number of successful PUTs.
  *
  * Run against one process through each adapter (node:http, Express, Fastify, the Fetch API),
- * and against several independent sluice processes serving the same root, which is what proves
- * the locking is linearizable across processes.
+ * against `--workers 2` (one port, two processes), and against several independent sluice
+ * processes serving the same root, which is what proves the locking is linearizable across
+ * processes.
  */
 
 import assert from 'node:assert/strict'
@@ -90,6 +91,17 @@ describe('lost update: 32 read-modify-write clients with If-Match', () => {
       }
     })
   }
+
+  test('against sluice --workers 2 (one URL, two processes), likewise', async (t) => {
+    await writeFile(join(root, 'counter.txt'), '0')
+    const cli = runCli(['serve', root, '--writable', '--port', '0', '--quiet', '--workers', '2'])
+    try {
+      await runCounter([await cli.url], join(root, 'counter.txt'), (m) => t.diagnostic(m))
+    } finally {
+      cli.child.kill('SIGTERM')
+      assert.equal(await cli.exited, 0)
+    }
+  })
 
   test('against three sluice processes serving the same root, likewise', async (t) => {
     await writeFile(join(root, 'counter.txt'), '0')

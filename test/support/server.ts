@@ -160,7 +160,7 @@ export interface CliProcess {
  */
 export function runCli(
   args: string[],
-  options: { cwd?: string; fdLimit?: number; script?: string } = {},
+  options: { cwd?: string; fdLimit?: number; script?: string; env?: Record<string, string> } = {},
 ): CliProcess {
   const argv = [options.script ?? CLI, ...args]
   const [command, commandArgs] =
@@ -169,6 +169,7 @@ export function runCli(
       : ['sh', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...argv]]
   const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? PROJECT_ROOT,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

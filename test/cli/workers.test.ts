@@ -1,0 +1,137 @@
+/**
+ * `sluice serve --workers N` (src/cli/workers.ts): one URL for N processes, a write answered
+ * by one worker is what every worker serves next, and SIGTERM to the primary lets every worker
+ * finish its in-flight responses before the primary exits 0. The lost-update test runs against
+ * --workers 2 too (test/http/lost-update.test.ts).
+ */
+
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { deterministicBytes, expectedEtag, settle } from '../support/fixtures.js'
+import { rawRequest, requestHead, runCli, tempRoot } from '../support/server.js'
+
+/** The pids of the processes whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (parent === pid) children.push(Number(entry))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+test('--workers 2: one URL, two processes, each answering', async () => {
+  const { dir, cleanup } = await tempRoot()
+  await writeFile(join(dir, 'a.txt'), 'a\n')
+  const cli = runCli(['serve', dir, '--port', '0', '--workers', '2'])
+  try {
+    const url = await cli.url
+    assert.match(cli.stdout(), /\(2 processes\)/)
+    assert.equal(childrenOf(cli.child.pid!).length, 2)
+    const port = Number(new URL(url).port)
+    // New connections are spread over the workers; every one answers the same.
+    for (let i = 0; i < 6; i++) {
+      const res = await rawRequest(port, requestHead('GET', '/a.txt'))
+      assert.equal(res.status, 200)
+      assert.equal(res.body.toString(), 'a\n')
+    }
+  } finally {
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited, 0)
+    await cleanup()
+  }
+})
+
+test('--workers 2: a write answered by one worker is what every worker serves next', async () => {
+  const { dir, cleanup } = await tempRoot()
+  const names = ['one.txt', 'two.txt', 'three.txt']
+  for (const name of names) await writeFile(join(dir, name), `old ${name}\n`)
+  await settle() // settled files are what the workers' caches keep
+  // Without change notices, only the notice between workers can make the next GET exact.
+  const cli = runCli(['serve', dir, '--port', '0', '--workers', '2', '--writable', '--quiet'], {
+    env: { SLUICE_CACHE_WATCH: '0' },
+  })
+  try {
+    const port = Number(new URL(await cli.url).port)
+    const get = (name: string) => rawRequest(port, requestHead('GET', `/${name}`))
+    for (const name of names) {
+      // Each worker caches the old version (connections alternate between them).
+      for (let i = 0; i < 4; i++) assert.equal((await get(name)).body.toString(), `old ${name}\n`)
+      const next = `new ${name}\n`
+      const put = await rawRequest(
+        port,
+        requestHead('PUT', `/${name}`, { 'Content-Length': String(next.length) }),
+        { body: next },
+      )
+      assert.equal(put.status, 204)
+      for (let i = 0; i < 4; i++) {
+        const res = await get(name)
+        assert.equal(res.body.toString(), next, `GET ${i + 1} after the PUT`)
+        assert.equal(res.headers.etag, expectedEtag(Buffer.from(next)))
+      }
+    }
+  } finally {
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited, 0)
+    await cleanup()
+  }
+})
+
+test('SIGTERM to the primary: the workers finish their in-flight responses, then it exits 0', async () => {
+  const { dir, cleanup } = await tempRoot()
+  const size = 8 * 1024 * 1024
+  await writeFile(join(dir, 'big.bin'), deterministicBytes(size, 5))
+  const cli = runCli(['serve', dir, '--port', '0', '--workers', '2', '--quiet'])
+  try {
+    const port = Number(new URL(await cli.url).port)
+    const workers = childrenOf(cli.child.pid!)
+    assert.equal(workers.length, 2)
+    // A download in flight, read slowly, when the signal comes.
+    const socket = connect(port, '127.0.0.1')
+    socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+    let received = 0
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length
+      socket.pause()
+      setTimeout(() => socket.resume(), 5)
+    })
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+    while (received === 0) await sleep(5)
+    cli.child.kill('SIGTERM')
+    await closed
+    assert.ok(received > size, `the download finished (${received} bytes with the head)`)
+    assert.equal(await cli.exited, 0)
+    for (const pid of workers) assert.ok(!isAlive(pid), `worker ${pid} is gone`)
+  } finally {
+    if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
+    await cleanup()
+  }
+})
+
+test('--workers: usage errors', async () => {
+  for (const value of ['0', 'many', '257']) {
+    const cli = runCli(['serve', '.', '--workers', value])
+    assert.equal(await cli.exited, 2)
+    assert.match(cli.stderr(), /--workers/)
+  }
+})
