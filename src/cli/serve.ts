@@ -62,7 +62,7 @@ Options:
   --config <file>          read options from <file> (default: ./${DEFAULT_CONFIG_FILE} when
                            present); flags override it
 
-Limits (see docs/SECURITY.md):
+Limits (see docs/SECURITY.md; with --workers, each process has its own):
   --max-connections <n>    connections open at once; more are closed unanswered (default:
                            half the open-file limit, at most 10000; now ${defaultMaxConnections()})
   --max-requests-per-socket <n>

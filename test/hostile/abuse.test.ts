@@ -58,7 +58,18 @@ function openFiles(pid: number, kind?: string): number {
 }
 
 async function sluice(...flags: string[]): Promise<Sluice> {
-  const cli = runCli(['serve', dir, '--port', '0', '--log-format', 'json', ...flags])
+  // One process (not a cluster): the descriptors counted and the limits tested are its own.
+  const cli = runCli([
+    'serve',
+    dir,
+    '--port',
+    '0',
+    '--workers',
+    '1',
+    '--log-format',
+    'json',
+    ...flags,
+  ])
   const port = Number(new URL(await cli.url).port)
   return {
     cli,
@@ -209,8 +220,7 @@ describe('slowloris', () => {
 
   test('--idle-timeout: a client that stops reading is cut off and its file released', async () => {
     const server = await sluice('--idle-timeout', '1')
-    const socket = connect(server.port, '127.0.0.1')
-    socket.on('error', () => {})
+    let socket: Socket | undefined
     try {
       // What the server keeps for the file between requests (its representation cache may keep
       // it open) is in the baseline: the file asked for once, that connection closed.
@@ -218,9 +228,15 @@ describe('slowloris', () => {
       await rawRequest(server.port, requestHead('HEAD', '/big.bin'))
       assert.ok(await waitFor(() => server.fds('socket:') === sockets, 2000), 'HEAD closed')
       const baseline = server.fds()
+      socket = connect(server.port, '127.0.0.1')
+      socket.on('error', () => {})
       socket.write(`${requestHead('GET', '/big.bin')}\r\n`)
       // Read the first chunk, then stop: the response stalls once the socket buffers are full.
-      await new Promise((resolve) => socket.once('data', resolve))
+      const opened = socket
+      await new Promise((resolve, reject) => {
+        opened.once('data', resolve)
+        opened.once('close', () => reject(new Error('closed before the first byte')))
+      })
       socket.pause()
       const stopped = Date.now()
       assert.ok(server.fds('socket:') === sockets + 1, 'a socket')
@@ -234,7 +250,7 @@ describe('slowloris', () => {
         'logged as cut off',
       )
     } finally {
-      socket.destroy()
+      socket?.destroy()
       assert.equal(await server.stop(), 0)
     }
   })

@@ -224,7 +224,9 @@ describe('out of file descriptors (a child started under ulimit -n 160)', () => 
       held: Socket[]
     }) => Promise<void>,
   ): Promise<void> {
-    const cli = runCli(['serve', site.root, '--port', '0', '--log-format', 'json', ...flags], {
+    // One process (not a cluster), so that the descriptors counted are the server's.
+    const serve = ['serve', site.root, '--port', '0', '--workers', '1', '--log-format', 'json']
+    const cli = runCli([...serve, ...flags], {
       fdLimit: LIMIT,
     })
     const port = Number(new URL(await cli.url).port)
