@@ -36,6 +36,42 @@ export interface ByteSink {
   readonly destroyed: boolean
   once(event: 'close', listener: () => void): unknown
   off(event: 'close', listener: () => void): unknown
+  /**
+   * A node:http response's request, whose connection is watched too: a response queued behind
+   * another on the same connection (HTTP pipelining) has no socket yet, and when the connection
+   * is destroyed node:http (20) destroys its request but never emits 'close' on it.
+   */
+  readonly req?: { readonly socket: CloseSource | null } | undefined
+}
+
+/** Something that closes once: a connection. */
+export interface CloseSource {
+  readonly destroyed: boolean
+  once(event: 'close', listener: () => void): unknown
+  off(event: 'close', listener: () => void): unknown
+}
+
+/**
+ * Senders waiting for each queued response's connection to close: one listener per
+ * connection, however many responses are queued on it.
+ */
+const closeWatchers = new WeakMap<CloseSource, Set<Sender>>()
+
+function watchConnection(connection: CloseSource, sender: Sender): void {
+  let senders = closeWatchers.get(connection)
+  if (senders === undefined) {
+    const watching = new Set<Sender>()
+    closeWatchers.set(connection, (senders = watching))
+    connection.once('close', () => {
+      closeWatchers.delete(connection)
+      for (const waiting of watching) waiting.connectionClosed()
+    })
+  }
+  senders.add(sender)
+}
+
+function unwatchConnection(connection: CloseSource, sender: Sender): void {
+  closeWatchers.get(connection)?.delete(sender)
 }
 
 /** Called once: with the error that stopped the send, if any, and the bytes handed over. */
@@ -173,6 +209,8 @@ class Sender {
   #received = 0
   #failed: Error | undefined
   readonly #onClose = () => this.#abort()
+  /** The connection watched while the response has none of its own (queued: pipelining). */
+  #connection: CloseSource | undefined
   readonly #onRead = (error: Error | null, bytesRead: number) => this.#readDone(error, bytesRead)
   readonly #onStat = (error: Error | null, stats: BigIntStats) => this.#verified(error, stats)
   readonly #afterWrite = (error?: Error | null) => this.#written(error)
@@ -187,8 +225,21 @@ class Sender {
 
   start(): void {
     sending++
-    this.sink.once('close', this.#onClose)
+    const sink = this.sink
+    sink.once('close', this.#onClose)
+    const connection = sink.req?.socket
+    if (connection !== undefined && connection !== null && connection !== sinkSocket(sink)) {
+      if (connection.destroyed) return this.#abort()
+      this.#connection = connection
+      watchConnection(connection, this)
+    }
     this.#step()
+  }
+
+  /** The connection of a response queued on it closed (its own 'close' never comes). */
+  connectionClosed(): void {
+    this.#connection = undefined
+    this.#abort()
   }
 
   #step(): void {
@@ -345,8 +396,19 @@ class Sender {
     this.#finished = true
     sending--
     this.sink.off('close', this.#onClose)
+    if (this.#connection !== undefined) unwatchConnection(this.#connection, this)
     this.done(error, this.#bytes)
   }
+}
+
+/** The socket a node:http response is attached to (null while queued), if it is one. */
+function sinkSocket(sink: ByteSink): unknown {
+  return (sink as { socket?: unknown }).socket
+}
+
+/** Bodies being sent, and bytes of chunks they hold: for tests and diagnostics. */
+export function senderStats(): { readonly sending: number; readonly chunkBytes: number } {
+  return { sending, chunkBytes: inUse }
 }
 
 /**
