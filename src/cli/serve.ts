@@ -24,6 +24,7 @@ import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from '
 import type { FileConfig } from './config-schema.js'
 import { parseChoice, parseFieldValue, parseFlags, parseInteger, UsageError } from './usage.js'
 import {
+  announceToPrimary,
   defaultWorkers,
   failToPrimary,
   isWorker,
@@ -326,6 +327,8 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     { policy: config.cors.policy, routes: config.cors.routes, logger },
   )
   const server = createHttpServer(createNodeHandler(engine, logger), config.limits, logger)
+  // Before listening: from its first connection on, a worker drops what other workers write.
+  if (isWorker()) joinPrimary(store)
   let url: string
   try {
     url = await listen(server, config.host, config.port)
@@ -341,7 +344,7 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
-  if (isWorker()) joinPrimary(store, url)
+  if (isWorker()) announceToPrimary(url)
   else announce(url)
   const signal = await stopped
   logger.info({ signal }, 'shutting down: finishing in-flight responses')
