@@ -5,9 +5,9 @@
  * - No read-ahead: a chunk is read only once the previous one has been handed to the kernel,
  *   so a connection holds at most one chunk in memory, and only while its client is slow.
  * - Chunk size adapted to concurrency: large (up to 1 MiB) while few bodies are being sent, so
- *   a fast download costs few system calls; small (down to 8 KiB) when many are, so a
- *   thousand slow downloads hold about 16 MiB in chunks (8 MiB shared, 8 KiB each), not
- *   hundreds.
+ *   a fast download costs few system calls; small (down to 4 KiB) when many are: the bodies in
+ *   flight share a budget of 4 MiB of chunks, so a thousand slow downloads hold about 4 MiB
+ *   (4 KiB each), not hundreds, and more than a thousand hold 4 KiB each.
  * - Buffers come from a small pool and go back once written, so a long download does not
  *   allocate (and fault in) a fresh buffer per chunk.
  * - At most `MAX_READS` reads at once across all bodies, queued in order: the libuv thread pool
@@ -155,9 +155,13 @@ function trimPool(): void {
 }
 
 let reading = 0
-/** Reads waiting for a slot, in order: the sender and the index of its read. */
-const waitingSenders: Sender[] = []
-const waitingSlots: number[] = []
+/**
+ * Reads waiting for a slot, in order: the sender and the index of its read, from `waitingHead`
+ * on (a queue without shift(), which moves every element: a thousand may wait).
+ */
+let waitingSenders: (Sender | undefined)[] = []
+let waitingSlots: number[] = []
+let waitingHead = 0
 
 /** Starts a read now, or queues it: at most MAX_READS at once, in the order asked. */
 function requestRead(sender: Sender, slot: number): void {
@@ -173,10 +177,22 @@ function requestRead(sender: Sender, slot: number): void {
 /** A read completed: the next one waiting takes its place. */
 function readDone(): void {
   reading--
-  const sender = waitingSenders.shift()
-  if (sender === undefined) return
+  if (waitingHead === waitingSenders.length) return
+  const sender = waitingSenders[waitingHead]!
+  const slot = waitingSlots[waitingHead]!
+  waitingSenders[waitingHead++] = undefined
+  if (waitingHead === waitingSenders.length) {
+    waitingSenders = []
+    waitingSlots = []
+    waitingHead = 0
+  } else if (waitingHead >= 1024 && waitingHead * 2 >= waitingSenders.length) {
+    // Mostly consumed: drop the consumed half, an amortized O(1) per read.
+    waitingSenders = waitingSenders.slice(waitingHead)
+    waitingSlots = waitingSlots.slice(waitingHead)
+    waitingHead = 0
+  }
   reading++
-  sender.issueRead(waitingSlots.shift()!)
+  sender.issueRead(slot)
 }
 
 const GONE = 'client went away'
