@@ -9,7 +9,7 @@ import { type EntityTag, formatEntityTag } from '../core/entity-tag.js'
 import type { FileIdentity } from './file-identity.js'
 import { sendPieces } from './file-sender.js'
 import { createRangeStream } from './file-stream.js'
-import type { CacheEntry } from './representation-cache.js'
+import type { CacheEntry, EntryAttachment } from './representation-cache.js'
 import {
   type HeldRepresentation,
   type Lookup,
@@ -99,11 +99,6 @@ export function descriptorFile(
       releaseWhenIdle()
     },
   }
-}
-
-/** What a cache entry keeps besides its state; released when the entry is dropped. */
-export interface EntryAttachment {
-  release?(): void
 }
 
 /**

@@ -72,6 +72,11 @@ export type EntryState =
       readonly bytes: Buffer | undefined
     }
 
+/** What the store keeps with an entry besides its state; released when the entry goes. */
+export interface EntryAttachment {
+  release?(): void
+}
+
 export class CacheEntry {
   /** False once the entry was dropped: it is never trusted again. */
   valid = true
@@ -82,7 +87,7 @@ export class CacheEntry {
   /** The stat in flight, if any. */
   checking: Promise<void> | undefined
   /** What the store keeps for this version; its release() is called when the entry goes. */
-  attachment: { release?(): void } | undefined
+  attachment: EntryAttachment | undefined
 
   constructor(
     readonly key: string,
