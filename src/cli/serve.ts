@@ -311,7 +311,9 @@ async function serveProcess(config: ServeConfig): Promise<number> {
   const store = await openFsStore({
     root: config.root,
     writable: config.writes !== undefined,
-    // For tests (and file systems whose change notices misbehave): the periodic check alone.
+    // A test-only switch, not a documented option: SLUICE_CACHE_WATCH=0 turns the cache's
+    // directory watching off, leaving the periodic check alone (test/cli/workers.test.ts uses
+    // it to prove that write notices between workers, not watchers, keep them consistent).
     ...(process.env.SLUICE_CACHE_WATCH === '0' ? { cache: { watch: false } } : {}),
   })
   for (const warning of config.cors.warnings) logger.warn(warning)
