@@ -24,6 +24,7 @@ import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from '
 import type { FileConfig } from './config-schema.js'
 import { parseChoice, parseFieldValue, parseFlags, parseInteger, UsageError } from './usage.js'
 import {
+  announceToPrimary,
   defaultWorkers,
   failToPrimary,
   isWorker,
@@ -310,7 +311,9 @@ async function serveProcess(config: ServeConfig): Promise<number> {
   const store = await openFsStore({
     root: config.root,
     writable: config.writes !== undefined,
-    // For tests (and file systems whose change notices misbehave): the periodic check alone.
+    // A test-only switch, not a documented option: SLUICE_CACHE_WATCH=0 turns the cache's
+    // directory watching off, leaving the periodic check alone (test/cli/workers.test.ts uses
+    // it to prove that write notices between workers, not watchers, keep them consistent).
     ...(process.env.SLUICE_CACHE_WATCH === '0' ? { cache: { watch: false } } : {}),
   })
   for (const warning of config.cors.warnings) logger.warn(warning)
@@ -326,6 +329,8 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     { policy: config.cors.policy, routes: config.cors.routes, logger },
   )
   const server = createHttpServer(createNodeHandler(engine, logger), config.limits, logger)
+  // Before listening: from its first connection on, a worker drops what other workers write.
+  if (isWorker()) joinPrimary(store)
   let url: string
   try {
     url = await listen(server, config.host, config.port)
@@ -341,7 +346,7 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
-  if (isWorker()) joinPrimary(store, url)
+  if (isWorker()) announceToPrimary(url)
   else announce(url)
   const signal = await stopped
   logger.info({ signal }, 'shutting down: finishing in-flight responses')

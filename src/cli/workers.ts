@@ -26,6 +26,11 @@ export function isWorker(): boolean {
 }
 
 type Message =
+  /**
+   * A worker takes drop notices (its handler is installed), sent before it listens: so before
+   * the primary can hand it a connection (cluster's listen goes through the same channel).
+   */
+  | { readonly sluice: 'ready' }
   | { readonly sluice: 'listening'; readonly url: string }
   /** A worker could not start; the primary prints `message` once and exits 1. */
   | { readonly sluice: 'failed'; readonly message: string }
@@ -60,6 +65,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const { logger } = options
   const workers = new Set<Worker>()
   const listening = new Map<Worker, string>()
+  /** Workers that take drop notices: every worker that may have served a request. */
+  const ready = new Set<Worker>()
   /** Relays in flight: the worker waiting, and the workers that have not dropped the path yet. */
   const relays = new Map<number, { origin: Worker; originId: number; waiting: Set<Worker> }>()
   let relayIds = 0
@@ -80,6 +87,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     const onMessage = (worker: Worker, message: unknown) => {
       if (!isMessage(message)) return
       switch (message.sluice) {
+        case 'ready':
+          ready.add(worker)
+          return
         case 'listening':
           listening.set(worker, message.url)
           if (!announced && listening.size === options.workers) {
@@ -89,7 +99,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
           return
         case 'changed': {
           const id = ++relayIds
-          const waiting = new Set([...listening.keys()].filter((w) => w !== worker && alive(w)))
+          const waiting = new Set([...ready].filter((w) => w !== worker && alive(w)))
           relays.set(id, { origin: worker, originId: message.id, waiting })
           for (const other of waiting) {
             if (!send(other, { sluice: 'drop', id, path: message.path })) waiting.delete(other)
@@ -119,6 +129,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
     const onExit = (worker: Worker, code: number | null, signal: string | null) => {
       workers.delete(worker)
+      ready.delete(worker)
       const wasListening = listening.delete(worker)
       // A worker that is gone will not drop anything: its cache went with it.
       for (const [id, relay] of relays) {
@@ -188,11 +199,13 @@ function send(worker: Worker, message: Message): boolean {
 }
 
 /**
- * In a worker: tells the primary the URL it listens on, drops what the store caches for a
- * path when another worker wrote it, and makes the store's own writes wait, before they are
- * answered, until every other worker has done the same.
+ * In a worker, before it listens: drops what the store caches for a path when another worker
+ * wrote it, makes the store's own writes wait, before they are answered, until every other
+ * worker has done the same, and tells the primary it takes these notices. Sent before listen,
+ * so the primary counts it in every relay before it can have served anything (a replacement
+ * worker included): cluster's listen request travels the same channel, after this message.
  */
-export function joinPrimary(store: FsStore, url: string): void {
+export function joinPrimary(store: FsStore): void {
   const pending = new Map<number, () => void>()
   let ids = 0
   process.on('message', (message: unknown) => {
@@ -219,6 +232,11 @@ export function joinPrimary(store: FsStore, url: string): void {
         resolve()
       }
     })
+  sendToPrimary({ sluice: 'ready' })
+}
+
+/** In a worker, once it listens: tells the primary the URL (announced once all listen). */
+export function announceToPrimary(url: string): void {
   sendToPrimary({ sluice: 'listening', url })
 }
 

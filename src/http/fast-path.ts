@@ -13,13 +13,13 @@
  * Origin` where a policy applies), and allowed preflights are answered from the policy's cache.
  *
  * Per version of a file, the lane keeps the 200 and 304 answers (status, header fields as a
- * flat list for one writeHead call, body); per request-target string, the file it resolved
- * to. Nothing is allocated on a hit.
+ * flat list for one writeHead call, body), for as long as the store keeps that version; per
+ * request-target string, the resource path it names, looked up in the store on every request.
  */
 
 import type { IncomingHttpHeaders } from 'node:http'
 import { formatHttpDate } from '../core/http-date.js'
-import type { HeldRepresentation, Store } from '../store/store.js'
+import type { HeldRepresentation, ResourcePath, Store } from '../store/store.js'
 import type { ReplyNotes } from './reply.js'
 import { isHidden, parseTarget } from './target.js'
 
@@ -47,8 +47,13 @@ interface Answers {
   readonly notModified: FastReply
 }
 
-/** Request-targets remembered; past this the map starts over (a flood of query strings). */
+/**
+ * Request-targets remembered, and the bytes their strings may take together; past either the
+ * map starts over (a flood of query strings). Longer targets are parsed on every request.
+ */
 const TARGETS_LIMIT = 10_000
+const TARGET_BYTES_LIMIT = 2 * 1024 * 1024
+const REMEMBERED_TARGET_LENGTH = 1024
 const NOT_MODIFIED_NOTES: ReplyNotes = Object.freeze({ precondition: 'If-None-Match: 304' })
 const NO_NOTES: ReplyNotes = Object.freeze({})
 
@@ -57,36 +62,74 @@ export interface FileLaneOptions {
   readonly dotfiles: boolean
 }
 
-/** The lane for files held by `store`, or undefined when the store holds none. */
+/** What a file lane remembers, for tests and diagnostics. */
+export interface FileLaneStats {
+  /** Request-targets remembered. */
+  readonly targets: number
+  /** An upper bound of the bytes their strings (the target and its segments) take. */
+  readonly targetBytes: number
+}
+
+const laneStats = new WeakMap<FastLane, () => FileLaneStats>()
+
+/** What `lane` (from createFileLane) remembers; undefined for any other lane. */
+export function fileLaneStats(lane: FastLane): FileLaneStats | undefined {
+  return laneStats.get(lane)?.()
+}
+
+/**
+ * The lane for files held by `store`, or undefined when the store holds none.
+ *
+ * Memory: the lane holds no representation itself. Per request-target it remembers only the
+ * resource path it names, and asks the store (`peek`, a map look-up) on every request; the
+ * prebuilt answers of a version are kept in a WeakMap keyed by the store's own object for that
+ * version, so they go with it when the store's cache drops it, and what is held on behalf of
+ * the lane stays within the cache's budget.
+ */
 export function createFileLane(store: Store, options: FileLaneOptions): FastLane | undefined {
   if (typeof store.peek !== 'function') return undefined
   const peek = store.peek.bind(store)
-  const byTarget = new Map<string, Answers>()
-  const byFile = new WeakMap<HeldRepresentation, Answers | null>()
+  const byTarget = new Map<string, ResourcePath>()
+  let targetBytes = 0
+  /** A version's answers, or the time (ms) before which they cannot be prebuilt. */
+  const byFile = new WeakMap<HeldRepresentation, Answers | number>()
+
+  const remember = (url: string, segments: ResourcePath) => {
+    if (url.length > REMEMBERED_TARGET_LENGTH) return
+    // Two bytes a character at most, for the target and for its decoded segments.
+    let cost = 2 * url.length
+    for (const segment of segments) cost += 2 * segment.length
+    if (byTarget.size >= TARGETS_LIMIT || targetBytes + cost > TARGET_BYTES_LIMIT) {
+      byTarget.clear()
+      targetBytes = 0
+    }
+    byTarget.set(url, segments)
+    targetBytes += cost
+  }
 
   const answersFor = (url: string): Answers | undefined => {
-    const known = byTarget.get(url)
-    if (known !== undefined) {
-      if (known.file.current()) return known
-      byTarget.delete(url)
+    let segments = byTarget.get(url)
+    let known = true
+    if (segments === undefined) {
+      const target = parseTarget(url)
+      if (target.kind !== 'path' || target.trailingSlash) return undefined
+      if (!options.dotfiles && isHidden(target.segments)) return undefined
+      segments = target.segments
+      known = false
     }
-    const target = parseTarget(url)
-    if (target.kind !== 'path' || target.trailingSlash) return undefined
-    if (!options.dotfiles && isHidden(target.segments)) return undefined
-    const file = peek(target.segments)
+    const file = peek(segments)
     if (file === undefined) return undefined
     let answers = byFile.get(file)
-    if (answers === undefined) {
+    if (answers === undefined || (typeof answers === 'number' && answers <= Date.now())) {
       answers = prebuild(file, options.cacheControl)
       byFile.set(file, answers)
     }
-    if (answers === null) return undefined
-    if (byTarget.size >= TARGETS_LIMIT) byTarget.clear()
-    byTarget.set(url, answers)
+    if (typeof answers === 'number') return undefined
+    if (!known) remember(url, segments)
     return answers
   }
 
-  return (method, url, headers) => {
+  const lane: FastLane = (method, url, headers) => {
     if (method !== 'GET' && method !== 'HEAD') return undefined
     const answers = answersFor(url)
     if (answers === undefined) return undefined
@@ -103,17 +146,19 @@ export function createFileLane(store: Store, options: FileLaneOptions): FastLane
     if (method === 'GET' && headers.range !== undefined) return undefined
     return answers.ok
   }
+  laneStats.set(lane, () => ({ targets: byTarget.size, targetBytes }))
+  return lane
 }
 
 /**
- * The 200 and 304 of read.ts for this version, field for field and in the same order; null
- * when they cannot be prebuilt (a modification time in the future makes Last-Modified the
- * time of each response, section 8.8.2.1).
+ * The 200 and 304 of read.ts for this version, field for field and in the same order; or,
+ * when they cannot be prebuilt yet, the time after which they can: a modification time in the
+ * future makes Last-Modified the time of each response (section 8.8.2.1) until it has passed.
  */
-function prebuild(file: HeldRepresentation, cacheControl: string): Answers | null {
+function prebuild(file: HeldRepresentation, cacheControl: string): Answers | number {
   const validators: string[] = ['ETag', file.etagField]
   if (file.lastModified !== undefined) {
-    if (file.lastModified > Date.now()) return null
+    if (file.lastModified > Date.now()) return file.lastModified
     validators.push('Last-Modified', formatHttpDate(file.lastModified))
   }
   validators.push('Cache-Control', cacheControl)

@@ -90,6 +90,8 @@ function writeFast(reply: FastReply, req: IncomingMessage, res: ServerResponse, 
   }
   const stream = reply.stream
   if (stream !== undefined && !head) {
+    // The lane peeked the store in this same synchronous run, so the representation is still
+    // current and open() succeeds (it throws only for one dropped since).
     const file = stream.open()
     res.flushHeaders()
     file.send!(res, [{ start: 0, end: file.size - 1 }], (error, bytes) => {

@@ -5,9 +5,9 @@
  * - No read-ahead: a chunk is read only once the previous one has been handed to the kernel,
  *   so a connection holds at most one chunk in memory, and only while its client is slow.
  * - Chunk size adapted to concurrency: large (up to 1 MiB) while few bodies are being sent, so
- *   a fast download costs few system calls; small (down to 8 KiB) when many are, so a
- *   thousand slow downloads hold about 16 MiB in chunks (8 MiB shared, 8 KiB each), not
- *   hundreds.
+ *   a fast download costs few system calls; small (down to 4 KiB) when many are: the bodies in
+ *   flight share a budget of 4 MiB of chunks, so a thousand slow downloads hold about 4 MiB
+ *   (4 KiB each), not hundreds, and more than a thousand hold 4 KiB each.
  * - Buffers come from a small pool and go back once written, so a long download does not
  *   allocate (and fault in) a fresh buffer per chunk.
  * - At most `MAX_READS` reads at once across all bodies, queued in order: the libuv thread pool
@@ -36,6 +36,42 @@ export interface ByteSink {
   readonly destroyed: boolean
   once(event: 'close', listener: () => void): unknown
   off(event: 'close', listener: () => void): unknown
+  /**
+   * A node:http response's request, whose connection is watched too: a response queued behind
+   * another on the same connection (HTTP pipelining) has no socket yet, and when the connection
+   * is destroyed node:http (20) destroys its request but never emits 'close' on it.
+   */
+  readonly req?: { readonly socket: CloseSource | null } | undefined
+}
+
+/** Something that closes once: a connection. */
+export interface CloseSource {
+  readonly destroyed: boolean
+  once(event: 'close', listener: () => void): unknown
+  off(event: 'close', listener: () => void): unknown
+}
+
+/**
+ * Senders waiting for each queued response's connection to close: one listener per
+ * connection, however many responses are queued on it.
+ */
+const closeWatchers = new WeakMap<CloseSource, Set<Sender>>()
+
+function watchConnection(connection: CloseSource, sender: Sender): void {
+  let senders = closeWatchers.get(connection)
+  if (senders === undefined) {
+    const watching = new Set<Sender>()
+    closeWatchers.set(connection, (senders = watching))
+    connection.once('close', () => {
+      closeWatchers.delete(connection)
+      for (const waiting of watching) waiting.connectionClosed()
+    })
+  }
+  senders.add(sender)
+}
+
+function unwatchConnection(connection: CloseSource, sender: Sender): void {
+  closeWatchers.get(connection)?.delete(sender)
 }
 
 /** Called once: with the error that stopped the send, if any, and the bytes handed over. */
@@ -119,9 +155,13 @@ function trimPool(): void {
 }
 
 let reading = 0
-/** Reads waiting for a slot, in order: the sender and the index of its read. */
-const waitingSenders: Sender[] = []
-const waitingSlots: number[] = []
+/**
+ * Reads waiting for a slot, in order: the sender and the index of its read, from `waitingHead`
+ * on (a queue without shift(), which moves every element: a thousand may wait).
+ */
+let waitingSenders: (Sender | undefined)[] = []
+let waitingSlots: number[] = []
+let waitingHead = 0
 
 /** Starts a read now, or queues it: at most MAX_READS at once, in the order asked. */
 function requestRead(sender: Sender, slot: number): void {
@@ -137,10 +177,22 @@ function requestRead(sender: Sender, slot: number): void {
 /** A read completed: the next one waiting takes its place. */
 function readDone(): void {
   reading--
-  const sender = waitingSenders.shift()
-  if (sender === undefined) return
+  if (waitingHead === waitingSenders.length) return
+  const sender = waitingSenders[waitingHead]!
+  const slot = waitingSlots[waitingHead]!
+  waitingSenders[waitingHead++] = undefined
+  if (waitingHead === waitingSenders.length) {
+    waitingSenders = []
+    waitingSlots = []
+    waitingHead = 0
+  } else if (waitingHead >= 1024 && waitingHead * 2 >= waitingSenders.length) {
+    // Mostly consumed: drop the consumed half, an amortized O(1) per read.
+    waitingSenders = waitingSenders.slice(waitingHead)
+    waitingSlots = waitingSlots.slice(waitingHead)
+    waitingHead = 0
+  }
   reading++
-  sender.issueRead(waitingSlots.shift()!)
+  sender.issueRead(slot)
 }
 
 const GONE = 'client went away'
@@ -173,6 +225,8 @@ class Sender {
   #received = 0
   #failed: Error | undefined
   readonly #onClose = () => this.#abort()
+  /** The connection watched while the response has none of its own (queued: pipelining). */
+  #connection: CloseSource | undefined
   readonly #onRead = (error: Error | null, bytesRead: number) => this.#readDone(error, bytesRead)
   readonly #onStat = (error: Error | null, stats: BigIntStats) => this.#verified(error, stats)
   readonly #afterWrite = (error?: Error | null) => this.#written(error)
@@ -187,8 +241,21 @@ class Sender {
 
   start(): void {
     sending++
-    this.sink.once('close', this.#onClose)
+    const sink = this.sink
+    sink.once('close', this.#onClose)
+    const connection = sink.req?.socket
+    if (connection !== undefined && connection !== null && connection !== sinkSocket(sink)) {
+      if (connection.destroyed) return this.#abort()
+      this.#connection = connection
+      watchConnection(connection, this)
+    }
     this.#step()
+  }
+
+  /** The connection of a response queued on it closed (its own 'close' never comes). */
+  connectionClosed(): void {
+    this.#connection = undefined
+    this.#abort()
   }
 
   #step(): void {
@@ -345,8 +412,19 @@ class Sender {
     this.#finished = true
     sending--
     this.sink.off('close', this.#onClose)
+    if (this.#connection !== undefined) unwatchConnection(this.#connection, this)
     this.done(error, this.#bytes)
   }
+}
+
+/** The socket a node:http response is attached to (null while queued), if it is one. */
+function sinkSocket(sink: ByteSink): unknown {
+  return (sink as { socket?: unknown }).socket
+}
+
+/** Bodies being sent, and bytes of chunks they hold: for tests and diagnostics. */
+export function senderStats(): { readonly sending: number; readonly chunkBytes: number } {
+  return { sending, chunkBytes: inUse }
 }
 
 /**

@@ -150,11 +150,17 @@ export class FsStore implements WritableStore {
    * entry turned out to be stale.
    */
   async #fromEntry(cache: RepresentationCache, entry: CacheEntry): Promise<Lookup | undefined> {
+    // The entry was current when cache.get resolved; a change may have dropped it (and closed
+    // the descriptor it kept) in the turns since: then the full lookup answers.
+    if (!entry.valid) return undefined
     const state = entry.state
     if (state.kind === 'directory') return DIRECTORY
     const held = entry.attachment
     if (held instanceof MemoryFile) return held.lookup
-    if (held instanceof OpenRepresentation) return { kind: 'file', file: held.open() }
+    if (held instanceof OpenRepresentation) {
+      const file = held.tryOpen()
+      return file === undefined ? undefined : { kind: 'file', file }
+    }
     let fd: number
     try {
       fd = await openAsync(state.real, 'r')
@@ -285,8 +291,8 @@ export class FsStore implements WritableStore {
           seen.epoch,
           seen.observedAt,
         )
-        if (entry !== undefined && this.#openEntries < MAX_OPEN_ENTRIES) {
-          descriptor.acquire()
+        // The descriptor is this request's alone so far: its count is 1, and acquire succeeds.
+        if (entry !== undefined && this.#openEntries < MAX_OPEN_ENTRIES && descriptor.acquire()) {
           this.#openEntries++
           entry.attachment = new OpenRepresentation(
             descriptor,

@@ -9,7 +9,7 @@ import { type EntityTag, formatEntityTag } from '../core/entity-tag.js'
 import type { FileIdentity } from './file-identity.js'
 import { sendPieces } from './file-sender.js'
 import { createRangeStream } from './file-stream.js'
-import type { CacheEntry } from './representation-cache.js'
+import type { CacheEntry, EntryAttachment } from './representation-cache.js'
 import {
   type HeldRepresentation,
   type Lookup,
@@ -27,12 +27,27 @@ export class SharedDescriptor {
 
   constructor(readonly fd: number) {}
 
-  acquire(): void {
+  /**
+   * Takes another share. Refused (false, nothing taken) once the last holder has let go: the
+   * descriptor is closed then, and its number may already be another file's.
+   */
+  acquire(): boolean {
+    if (this.#holders === 0) return false
     this.#holders++
+    return true
   }
 
   release(): void {
+    if (this.#holders === 0) return
     if (--this.#holders === 0) closeQuietly(this.fd)
+  }
+}
+
+/** A held representation was opened after its cache entry was dropped (and its file closed). */
+export class StaleRepresentationError extends Error {
+  constructor() {
+    super('the representation was dropped from the cache before it was opened')
+    this.name = 'StaleRepresentationError'
   }
 }
 
@@ -86,11 +101,6 @@ export function descriptorFile(
   }
 }
 
-/** What a cache entry keeps besides its state; released when the entry is dropped. */
-export interface EntryAttachment {
-  release?(): void
-}
-
 /**
  * A file too large to hold, kept open by its cache entry: each request reads through the same
  * descriptor (no open, fstat and close per request). Like held bytes, it is served while the
@@ -121,9 +131,21 @@ export class OpenRepresentation implements HeldRepresentation, EntryAttachment {
     return this.entry.current()
   }
 
-  open(): OpenedFile {
-    this.descriptor.acquire()
+  /**
+   * The file for one request, through the entry's descriptor; undefined when the entry was
+   * dropped meanwhile (a change, an eviction): its descriptor may be closed, and its version is
+   * no longer known current, so the caller looks the path up again.
+   */
+  tryOpen(): OpenedFile | undefined {
+    if (!this.entry.valid || !this.descriptor.acquire()) return undefined
     return descriptorFile(this.descriptor, this.identity, this.opaque, this.contentType)
+  }
+
+  /** As tryOpen; throws StaleRepresentationError for a dropped entry. */
+  open(): OpenedFile {
+    const file = this.tryOpen()
+    if (file === undefined) throw new StaleRepresentationError()
+    return file
   }
 
   release(): void {

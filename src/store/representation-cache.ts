@@ -49,6 +49,8 @@ export const DEFAULT_CACHE_OPTIONS: Required<RepresentationCacheOptions> = {
 
 /** At most this many directories are watched; entries beyond rely on the periodic check. */
 const MAX_WATCHED_DIRECTORIES = 4096
+/** Paths whose last change is remembered for `admit`; past this, every older lookup is refused. */
+const MAX_CHANGES = 4096
 
 /** What a lookup found, as the store admits it. */
 export type EntryState =
@@ -70,6 +72,11 @@ export type EntryState =
       readonly bytes: Buffer | undefined
     }
 
+/** What the store keeps with an entry besides its state; released when the entry goes. */
+export interface EntryAttachment {
+  release?(): void
+}
+
 export class CacheEntry {
   /** False once the entry was dropped: it is never trusted again. */
   valid = true
@@ -80,7 +87,7 @@ export class CacheEntry {
   /** The stat in flight, if any. */
   checking: Promise<void> | undefined
   /** What the store keeps for this version; its release() is called when the entry goes. */
-  attachment: { release?(): void } | undefined
+  attachment: EntryAttachment | undefined
 
   constructor(
     readonly key: string,
@@ -113,6 +120,16 @@ export class RepresentationCache {
   readonly #watchers = new Map<string, { watcher: FSWatcher | undefined; users: number }>()
   #bytes = 0
   #epoch = 0
+  /**
+   * The epoch of the last change learnt of per path (`#changed`), and per directory whose
+   * whole subtree changed (`#changedUnder`), so that `admit` refuses only the lookups a change
+   * concerns: a log file appended to inside the root does not keep other files out. Past
+   * MAX_CHANGES paths both are cleared and `#floor` moves up instead: every lookup that started
+   * before is refused, as any change would have refused it.
+   */
+  readonly #changed = new Map<string, number>()
+  readonly #changedUnder = new Map<string, number>()
+  #floor = 0
   #closed = false
 
   /** `root` is the store's root, a real path; entries depend on paths below it. */
@@ -123,16 +140,11 @@ export class RepresentationCache {
 
   /**
    * A counter that moves on every change the cache learns of. A lookup reads it before it
-   * looks at the disk and passes it to `admit`: if anything changed meanwhile, its result is
-   * used for that one request but not kept.
+   * looks at the disk and passes it to `admit`: if something it depends on changed meanwhile,
+   * its result is used for that one request but not kept.
    */
   get epoch(): number {
     return this.#epoch
-  }
-
-  /** How many bytes of file content are held. */
-  get heldBytes(): number {
-    return this.#bytes
   }
 
   get size(): number {
@@ -186,13 +198,14 @@ export class RepresentationCache {
    * `checkIntervalMs` after it. Returns the entry, or undefined when it was not kept.
    */
   admit(key: string, state: EntryState, epoch: number, observedAt: number): CacheEntry | undefined {
-    if (this.#closed || epoch !== this.#epoch) return undefined
+    if (this.#closed) return undefined
     if (state.kind === 'file' && state.bytes !== undefined && !this.holds(state.bytes.length)) {
       return undefined
     }
+    const deps = dependencies(this.#root, state.path, state.real)
+    if (!this.#unchangedSince(epoch, deps)) return undefined
     const previous = this.#entries.get(key)
     if (previous !== undefined) this.#remove(previous)
-    const deps = dependencies(this.#root, state.path, state.real)
     const entry = new CacheEntry(key, state, deps, this, observedAt + this.options.checkIntervalMs)
     this.#entries.set(key, entry)
     this.#bytes += entry.size
@@ -209,6 +222,8 @@ export class RepresentationCache {
   /** Drops one entry (its version turned out to be gone). */
   drop(entry: CacheEntry): void {
     this.#epoch++
+    this.#record(this.#changed, entry.state.path)
+    this.#record(this.#changed, entry.state.real)
     this.#remove(entry)
   }
 
@@ -218,6 +233,7 @@ export class RepresentationCache {
    */
   invalidatePath(path: string): void {
     this.#epoch++
+    this.#record(this.#changed, path)
     const set = this.#byDep.get(path)
     if (set === undefined) return
     for (const entry of [...set]) this.#remove(entry)
@@ -226,6 +242,12 @@ export class RepresentationCache {
   /** Drops every entry depending on anything inside `directory` (or on itself). */
   invalidateUnder(directory: string): void {
     this.#epoch++
+    // Entries depend on every directory on their paths below the root, the root excepted.
+    if (directory === this.#root || !directory.startsWith(this.#root + sep)) {
+      this.#floor = this.#epoch
+    } else {
+      this.#record(this.#changedUnder, directory)
+    }
     const prefix = directory + sep
     for (const [dep, set] of [...this.#byDep]) {
       if (dep === directory || dep.startsWith(prefix))
@@ -240,6 +262,28 @@ export class RepresentationCache {
     for (const entry of [...this.#entries.values()]) this.#remove(entry)
     for (const { watcher } of this.#watchers.values()) watcher?.close()
     this.#watchers.clear()
+  }
+
+  /** Whether nothing a lookup that read `epoch` and found `deps` depends on changed since. */
+  #unchangedSince(epoch: number, deps: readonly string[]): boolean {
+    if (epoch === this.#epoch) return true
+    if (epoch < this.#floor) return false
+    for (const dep of deps) {
+      if ((this.#changed.get(dep) ?? -1) > epoch) return false
+      if ((this.#changedUnder.get(dep) ?? -1) > epoch) return false
+    }
+    return true
+  }
+
+  /** Notes that `path` changed at the current epoch (called after the epoch moved). */
+  #record(changes: Map<string, number>, path: string): void {
+    if (this.#changed.size + this.#changedUnder.size >= MAX_CHANGES) {
+      this.#changed.clear()
+      this.#changedUnder.clear()
+      this.#floor = this.#epoch
+      return
+    }
+    changes.set(path, this.#epoch)
   }
 
   /** Stats the entry's path; keeps the entry, trusted for another interval, if unchanged. */

@@ -11,7 +11,12 @@ import { truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { identityOf } from '../../src/store/file-identity.js'
-import { type BodyPiece, type ByteSink, sendPieces } from '../../src/store/file-sender.js'
+import {
+  type BodyPiece,
+  type ByteSink,
+  sendPieces,
+  senderStats,
+} from '../../src/store/file-sender.js'
 import { FileChangedError } from '../../src/store/file-stream.js'
 import { deterministicBytes } from '../support/fixtures.js'
 import { tempRoot } from '../support/server.js'
@@ -137,6 +142,21 @@ describe('sendPieces', () => {
     closeSync(fd)
     assert.ok(results.every((r) => r.error === undefined))
     assert.ok(many.every((sink) => sink.bytes.equals(content.subarray(0, 256 * 1024))))
+  })
+
+  test('thousands of bodies waiting for a read slot: each read once, none lost', async () => {
+    const { fd, identity } = open('queued.bin', content)
+    const sinks = Array.from({ length: 3000 }, () => new TestSink())
+    const sent = sinks.map((sink, i) =>
+      send(fd, identity, [{ start: i * 1000, end: i * 1000 + 999 }], sink),
+    )
+    const results = await Promise.all(sent)
+    closeSync(fd)
+    assert.ok(results.every((r) => r.error === undefined && r.bytes === 1000))
+    sinks.forEach((sink, i) => {
+      assert.ok(sink.bytes.equals(content.subarray(i * 1000, i * 1000 + 1000)), `body ${i}`)
+    })
+    assert.deepEqual(senderStats(), { sending: 0, chunkBytes: 0 })
   })
 
   test('a file modified in place is cut off before its last chunk', async () => {

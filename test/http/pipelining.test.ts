@@ -1,0 +1,127 @@
+/**
+ * Large bodies of pipelined requests whose connection is reset: a response queued behind
+ * another on the same connection never emits 'close' in node:http (20), so the sender
+ * (src/store/file-sender.ts) must watch the connection itself. Otherwise its share of the
+ * chunk budget and of the file's descriptor is never given back.
+ */
+
+import assert from 'node:assert/strict'
+import { readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createEngine } from '../../src/http/engine.js'
+import { createNodeHandler } from '../../src/http/server.js'
+import { createFsStore, type FsStore } from '../../src/store/fs-store.js'
+import { senderStats } from '../../src/store/file-sender.js'
+import { deterministicBytes } from '../support/fixtures.js'
+import { type Listening, serve, tempRoot } from '../support/server.js'
+
+const SIZE = 8 * 1024 * 1024
+const NAME = 'big-pipelined.bin'
+let dir: string
+let cleanup: () => Promise<void>
+
+before(async () => {
+  ;({ dir, cleanup } = await tempRoot())
+  writeFileSync(join(dir, NAME), deterministicBytes(SIZE, 9))
+})
+after(() => cleanup())
+
+/** This process's open descriptors whose target names the file (Linux). */
+function descriptorsOf(name: string): number {
+  let count = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).endsWith(name)) count++
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count
+}
+
+/** Waits (up to a generous deadline, not a timing assertion) until `check` holds. */
+async function eventually(check: () => boolean, what: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(what())
+    await sleep(20)
+  }
+}
+
+/** Two pipelined GETs of the file on one connection; reset once some bytes arrived. */
+function pipelineAndReset(port: number, count = 2): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const request = `GET /${NAME} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+    socket.write(request.repeat(count))
+    let received = 0
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length
+      if (received >= 64 * 1024) {
+        socket.pause()
+        socket.resetAndDestroy()
+      }
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve())
+  })
+}
+
+async function withServer(run: (server: Listening, store: FsStore) => Promise<void>) {
+  const store = createFsStore(dir)
+  const server = await serve(createNodeHandler(createEngine({ store })))
+  try {
+    await run(server, store)
+  } finally {
+    await server.close()
+    await store.close()
+  }
+}
+
+const linux = process.platform === 'linux'
+
+describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /proc' }, () => {
+  test('every sender finishes: no chunk budget and no descriptor left behind', async () => {
+    await withServer(async (server) => {
+      for (let i = 0; i < 3; i++) await pipelineAndReset(server.port, 2 + i)
+      await eventually(
+        () => senderStats().sending === 0 && senderStats().chunkBytes === 0,
+        () => `senders still in flight: ${JSON.stringify(senderStats())}`,
+      )
+      // The file is not settled yet (not cached): every request had its own descriptor.
+      await eventually(
+        () => descriptorsOf(NAME) === 0,
+        () => `${descriptorsOf(NAME)} descriptors of the file still open`,
+      )
+    })
+  })
+
+  test('the same for a file the cache keeps open (fast lane or engine)', async () => {
+    // Settled (its ctime two seconds old): the cache keeps it, and its descriptor, open.
+    const changed = statSync(join(dir, NAME)).ctimeMs
+    await sleep(Math.max(0, changed + 2500 - Date.now()))
+    await withServer(async (server, store) => {
+      const warm = await fetch(`${server.url}/${NAME}`)
+      assert.equal((await warm.arrayBuffer()).byteLength, SIZE)
+      assert.equal(descriptorsOf(NAME), 1, 'the file is held open by the cache')
+      for (let i = 0; i < 3; i++) await pipelineAndReset(server.port, 2 + i)
+      await eventually(
+        () => senderStats().sending === 0 && senderStats().chunkBytes === 0,
+        () => `senders still in flight: ${JSON.stringify(senderStats())}`,
+      )
+      // Only the cache's own share is left.
+      await eventually(
+        () => descriptorsOf(NAME) === 1,
+        () => `${descriptorsOf(NAME)} descriptors of the file open, the cache's only expected`,
+      )
+      await store.close()
+      await eventually(
+        () => descriptorsOf(NAME) === 0,
+        () => `${descriptorsOf(NAME)} descriptors of the file open after the store closed`,
+      )
+    })
+  })
+})
