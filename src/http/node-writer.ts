@@ -10,7 +10,7 @@
 
 import type { ServerResponse } from 'node:http'
 import { pipeline, type Readable } from 'node:stream'
-import type { BodyPiece } from '../store/file-sender.js'
+import { type BodyPiece, unwatchConnection, watchConnection } from '../store/file-sender.js'
 import { bodyStream, multipartBytes, multipartPieces } from './body-stream.js'
 import { type Reply, discardReply, textReply } from './reply.js'
 
@@ -108,7 +108,13 @@ export function writeReply(
     return
   }
   let bytes = 0
+  // A response queued behind another on its connection (HTTP pipelining) gets no 'close' of
+  // its own when the connection dies: the stream (and the store's file) would wait forever.
+  const queuedOn = res.socket === null ? res.req?.socket : undefined
+  const abandoned = () => stream.destroy(new Error('client went away'))
+  if (queuedOn) watchConnection(queuedOn, abandoned)
   pipeline(stream, res, (error) => {
+    if (queuedOn) unwatchConnection(queuedOn, abandoned)
     discardReply(reply)
     finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes })
   })

@@ -52,26 +52,31 @@ export interface CloseSource {
 }
 
 /**
- * Senders waiting for each queued response's connection to close: one listener per
- * connection, however many responses are queued on it.
+ * Who waits for each queued response's connection to close: one listener per connection,
+ * however many responses are queued on it.
  */
-const closeWatchers = new WeakMap<CloseSource, Set<Sender>>()
+const closeWatchers = new WeakMap<CloseSource, Set<() => void>>()
 
-function watchConnection(connection: CloseSource, sender: Sender): void {
-  let senders = closeWatchers.get(connection)
-  if (senders === undefined) {
-    const watching = new Set<Sender>()
-    closeWatchers.set(connection, (senders = watching))
+/**
+ * Calls `closed` once `connection` closes, unless `unwatchConnection` came first. For a
+ * response queued behind another on its connection (HTTP pipelining), whose own 'close' never
+ * comes when the connection dies (node:http 20); node-writer.ts uses it for streamed bodies.
+ */
+export function watchConnection(connection: CloseSource, closed: () => void): void {
+  let watching = closeWatchers.get(connection)
+  if (watching === undefined) {
+    const callbacks = new Set<() => void>()
+    closeWatchers.set(connection, (watching = callbacks))
     connection.once('close', () => {
       closeWatchers.delete(connection)
-      for (const waiting of watching) waiting.connectionClosed()
+      for (const callback of callbacks) callback()
     })
   }
-  senders.add(sender)
+  watching.add(closed)
 }
 
-function unwatchConnection(connection: CloseSource, sender: Sender): void {
-  closeWatchers.get(connection)?.delete(sender)
+export function unwatchConnection(connection: CloseSource, closed: () => void): void {
+  closeWatchers.get(connection)?.delete(closed)
 }
 
 /** Called once: with the error that stopped the send, if any, and the bytes handed over. */
@@ -247,13 +252,15 @@ class Sender {
     if (connection !== undefined && connection !== null && connection !== sinkSocket(sink)) {
       if (connection.destroyed) return this.#abort()
       this.#connection = connection
-      watchConnection(connection, this)
+      watchConnection(connection, this.#onConnectionClosed)
     }
     this.#step()
   }
 
   /** The connection of a response queued on it closed (its own 'close' never comes). */
-  connectionClosed(): void {
+  readonly #onConnectionClosed = () => this.#connectionClosed()
+
+  #connectionClosed(): void {
     this.#connection = undefined
     this.#abort()
   }
@@ -412,7 +419,8 @@ class Sender {
     this.#finished = true
     sending--
     this.sink.off('close', this.#onClose)
-    if (this.#connection !== undefined) unwatchConnection(this.#connection, this)
+    if (this.#connection !== undefined)
+      unwatchConnection(this.#connection, this.#onConnectionClosed)
     this.done(error, this.#bytes)
   }
 }

@@ -2,7 +2,8 @@
  * Large bodies of pipelined requests whose connection is reset: a response queued behind
  * another on the same connection never emits 'close' in node:http (20), so the sender
  * (src/store/file-sender.ts) must watch the connection itself. Otherwise its share of the
- * chunk budget and of the file's descriptor is never given back.
+ * chunk budget and of the file's descriptor is never given back. A store without a sender
+ * (its files only stream) has the same problem in node-writer.ts, which watches it too.
  */
 
 import assert from 'node:assert/strict'
@@ -14,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createEngine } from '../../src/http/engine.js'
 import { createNodeHandler } from '../../src/http/server.js'
 import { createFsStore, type FsStore } from '../../src/store/fs-store.js'
+import type { Lookup, OpenedFile, Store } from '../../src/store/store.js'
 import { senderStats } from '../../src/store/file-sender.js'
 import { deterministicBytes } from '../support/fixtures.js'
 import { type Listening, serve, tempRoot } from '../support/server.js'
@@ -70,9 +72,41 @@ function pipelineAndReset(port: number, count = 2): Promise<void> {
   })
 }
 
-async function withServer(run: (server: Listening, store: FsStore) => Promise<void>) {
+/**
+ * The filesystem store as a store without a sender or held bytes would be: its files only
+ * stream. Counts the files it opened and those closed.
+ */
+function streamingOnly(inner: Store): Store & { opened: number; closed: number } {
+  const counts = { opened: 0, closed: 0 }
+  return Object.assign(counts, {
+    async open(path: readonly string[]): Promise<Lookup> {
+      const lookup = await inner.open(path)
+      if (lookup.kind !== 'file') return lookup
+      counts.opened++
+      const file = lookup.file
+      const streaming: OpenedFile = {
+        size: file.size,
+        etag: file.etag,
+        etagField: file.etagField,
+        lastModified: file.lastModified,
+        contentType: file.contentType,
+        read: (start, end) => file.read(start, end),
+        close: () => {
+          counts.closed++
+          file.close()
+        },
+      }
+      return { kind: 'file', file: streaming }
+    },
+  })
+}
+
+async function withServer(
+  run: (server: Listening, store: FsStore) => Promise<void>,
+  wrap: (store: FsStore) => Store = (store) => store,
+) {
   const store = createFsStore(dir)
-  const server = await serve(createNodeHandler(createEngine({ store })))
+  const server = await serve(createNodeHandler(createEngine({ store: wrap(store) })))
   try {
     await run(server, store)
   } finally {
@@ -97,6 +131,26 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
         () => `${descriptorsOf(NAME)} descriptors of the file still open`,
       )
     })
+  })
+
+  test('a store whose files only stream: every file it opened is closed', async () => {
+    let streaming: ReturnType<typeof streamingOnly> | undefined
+    await withServer(
+      async (server) => {
+        for (let i = 0; i < 3; i++) await pipelineAndReset(server.port, 2 + i)
+        const counts = streaming!
+        assert.ok(counts.opened >= 3, `${counts.opened} files opened`)
+        await eventually(
+          () => counts.closed === counts.opened,
+          () => `${counts.opened - counts.closed} of ${counts.opened} files never closed`,
+        )
+        await eventually(
+          () => descriptorsOf(NAME) === 0,
+          () => `${descriptorsOf(NAME)} descriptors of the file still open`,
+        )
+      },
+      (store) => (streaming = streamingOnly(store)),
+    )
   })
 
   test('the same for a file the cache keeps open (fast lane or engine)', async () => {
