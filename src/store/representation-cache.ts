@@ -47,6 +47,32 @@ export const DEFAULT_CACHE_OPTIONS: Required<RepresentationCacheOptions> = {
   watch: true,
 }
 
+/**
+ * The options as given, or a TypeError naming the one that is wrong (the library's rule for
+ * bad options): limits are non-negative integers, `watch` a boolean.
+ */
+function checkedCacheOptions(options: unknown): RepresentationCacheOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError("sluice: option 'cache': expected an object of limits, or false")
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue
+    if (key === 'watch') {
+      if (typeof value !== 'boolean') {
+        throw new TypeError(`sluice: option 'cache.watch': expected a boolean, got ${typeof value}`)
+      }
+    } else if (key in DEFAULT_CACHE_OPTIONS) {
+      if (!Number.isSafeInteger(value) || (value as number) < 0) {
+        throw new TypeError(`sluice: option 'cache.${key}': expected a non-negative integer`)
+      }
+    } else {
+      const known = Object.keys(DEFAULT_CACHE_OPTIONS).join(', ')
+      throw new TypeError(`sluice: option 'cache.${key}' is unknown (known: ${known})`)
+    }
+  }
+  return options as RepresentationCacheOptions
+}
+
 /** At most this many directories are watched; entries beyond rely on the periodic check. */
 const MAX_WATCHED_DIRECTORIES = 4096
 /** Paths whose last change is remembered for `admit`; past this, every older lookup is refused. */
@@ -135,7 +161,7 @@ export class RepresentationCache {
   /** `root` is the store's root, a real path; entries depend on paths below it. */
   constructor(root: string, options: RepresentationCacheOptions = {}) {
     this.#root = root
-    this.options = { ...DEFAULT_CACHE_OPTIONS, ...options }
+    this.options = { ...DEFAULT_CACHE_OPTIONS, ...checkedCacheOptions(options) }
   }
 
   /**

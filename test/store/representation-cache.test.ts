@@ -113,3 +113,28 @@ describe('admission after changes', () => {
     await store.close()
   })
 })
+
+describe('options', () => {
+  test('a wrong cache option is a TypeError naming it; none is taken silently', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ maxBytes: -1 }, /'cache\.maxBytes': expected a non-negative integer/],
+      [{ checkIntervalMs: 1.5 }, /'cache\.checkIntervalMs': expected a non-negative integer/],
+      [{ maxEntries: '10' }, /'cache\.maxEntries': expected a non-negative integer/],
+      [{ watch: 'no' }, /'cache\.watch': expected a boolean/],
+      [{ maxbytes: 1 }, /'cache\.maxbytes' is unknown/],
+      [true, /option 'cache': expected an object of limits, or false/],
+    ]
+    for (const [cache, message] of cases) {
+      assert.throws(
+        () => new RepresentationCache('/', cache as never),
+        (error: unknown) => error instanceof TypeError && message.test(error.message),
+        JSON.stringify(cache),
+      )
+    }
+    const cache = new RepresentationCache('/', { maxBytes: 0, checkIntervalMs: 50, watch: false })
+    assert.equal(cache.options.maxBytes, 0)
+    assert.equal(cache.options.checkIntervalMs, 50)
+    assert.equal(cache.options.maxFileBytes, 1024 * 1024, 'defaults fill the rest')
+    cache.close()
+  })
+})
