@@ -108,16 +108,25 @@ export function writeReply(
     return
   }
   let bytes = 0
-  // A response queued behind another on its connection (HTTP pipelining) gets no 'close' of
-  // its own when the connection dies: the stream (and the store's file) would wait forever.
-  const queuedOn = res.socket === null ? res.req?.socket : undefined
-  const abandoned = () => stream.destroy(new Error('client went away'))
-  if (queuedOn) watchConnection(queuedOn, abandoned)
-  pipeline(stream, res, (error) => {
+  let settled = false
+  const settle = (error?: Error | null) => {
+    if (settled) return
+    settled = true
     if (queuedOn) unwatchConnection(queuedOn, abandoned)
     discardReply(reply)
     finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes })
-  })
+  }
+  // A response queued behind another on its connection (HTTP pipelining) gets no 'close' of
+  // its own when the connection dies, and pipeline() would wait for it forever: the
+  // connection's close settles the response itself, and a connection already gone at once.
+  const queuedOn = res.socket === null ? (res.req?.socket ?? undefined) : undefined
+  const abandoned = () => {
+    stream.destroy()
+    settle(new Error('client went away'))
+  }
+  if (queuedOn?.destroyed) return abandoned()
+  if (queuedOn) watchConnection(queuedOn, abandoned)
+  pipeline(stream, res, settle)
   stream.on('data', (chunk: Buffer) => {
     bytes += chunk.length
   })

@@ -153,6 +153,35 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
     )
   })
 
+  test('a store whose files only stream, answering after the connection is gone: the file is closed', async () => {
+    // The second request's lookup is held until the client has reset the connection, so its
+    // reply is written to a response queued on a connection that is already closed.
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let streaming: ReturnType<typeof streamingOnly> | undefined
+    await withServer(
+      async (server) => {
+        await pipelineAndReset(server.port, 2)
+        release()
+        const counts = streaming!
+        await eventually(
+          () => counts.opened === 2 && counts.closed === 2,
+          () => `${counts.opened} files opened, ${counts.closed} closed`,
+        )
+      },
+      (store) => {
+        const inner = (streaming = streamingOnly(store))
+        let lookups = 0
+        return {
+          async open(path) {
+            if (++lookups === 2) await gate
+            return inner.open(path)
+          },
+        }
+      },
+    )
+  })
+
   test('the same for a file the cache keeps open (fast lane or engine)', async () => {
     // Settled (its ctime two seconds old): the cache keeps it, and its descriptor, open.
     const changed = statSync(join(dir, NAME)).ctimeMs
