@@ -70,26 +70,11 @@ function hasContent(req: IncomingMessage): boolean {
  * streamed (its head sent at once, before the first read).
  */
 function writeFast(reply: FastReply, req: IncomingMessage, res: ServerResponse, logger: Logger) {
-  const logging = logger.isLevelEnabled('info')
-  const started = logging ? performance.now() : 0
-  const head = req.method === 'HEAD'
+  const started = performance.now()
+  const method = req.method ?? 'GET'
   res.writeHead(reply.status, reply.head as string[])
-  const log = (bytes: number, error?: Error) => {
-    if (!logging && error === undefined) return
-    const entry = {
-      id: nextRequestId(),
-      method: req.method,
-      path: req.url,
-      status: reply.status,
-      bytes,
-      ms: Math.round((performance.now() - (started || performance.now())) * 10) / 10,
-      ...reply.notes,
-    }
-    if (error === undefined) logger.info(entry, 'request')
-    else logger.warn({ ...entry, error: error.message }, 'response cut off')
-  }
   const stream = reply.stream
-  if (stream !== undefined && !head) {
+  if (stream !== undefined && method !== 'HEAD') {
     // The lane peeked the store in this same synchronous run, so the representation is still
     // current and open() succeeds (it throws only for one dropped since).
     const file = stream.open()
@@ -98,12 +83,15 @@ function writeFast(reply: FastReply, req: IncomingMessage, res: ServerResponse, 
       file.close()
       if (error === undefined) res.end()
       else res.destroy(error)
-      log(bytes, error)
+      const outcome = { status: reply.status, bytes, ...(error && { error }) }
+      logRequest(logger, undefined, method, req.url, reply, started, outcome)
     })
     return
   }
-  res.end(head ? undefined : reply.body)
-  if (logging) log(head || reply.body === undefined ? 0 : reply.body.length)
+  const body = method === 'HEAD' ? undefined : reply.body
+  res.end(body)
+  const outcome = { status: reply.status, bytes: body?.length ?? 0 }
+  logRequest(logger, undefined, method, req.url, reply, started, outcome)
 }
 
 /** Unread content up to this size is read and dropped after the reply, keeping the connection. */
@@ -155,19 +143,20 @@ export class NodeRequestContent implements AsyncIterable<Uint8Array> {
   }
 }
 
+/** One access log line; `id` is taken only when the line is written, unless given. */
 function logRequest(
   logger: Logger,
-  id: string,
+  id: string | undefined,
   method: string,
   path: string | undefined,
-  reply: Reply,
+  reply: Pick<Reply, 'status' | 'notes'>,
   started: number,
   outcome: WriteOutcome,
 ): void {
   const error = outcome.error
   if (!logger.isLevelEnabled('info') && error === undefined) return
   const entry = {
-    id,
+    id: id ?? nextRequestId(),
     method,
     path,
     status: outcome.status,
