@@ -7,7 +7,7 @@
  * only carries those two outcomes to its framework.
  */
 
-import { addVary, withCors } from '../http/cors.js'
+import { mergeVary, withCors } from '../http/cors.js'
 import type { Engine } from '../http/engine.js'
 import type { Reply } from '../http/reply.js'
 import { type AppCorsSettings, type CorsOptions, resolveAppCors } from '../options.js'
@@ -36,42 +36,15 @@ export function addCorsFields(
   get: (name: string) => unknown,
   set: (name: string, value: string) => void,
 ): void {
-  for (const [name, value] of corsFields(reply)) {
-    if (name !== 'Vary') set(name, value)
+  for (const [name, value] of Object.entries(reply.headers)) {
+    if (name.startsWith('Access-Control-')) set(name, String(value))
   }
   const vary = reply.headers.Vary
   if (vary !== undefined) {
     const current = get('vary')
-    set(
-      'Vary',
-      mergeVary(
-        current === undefined || current === null ? undefined : String(current),
-        String(vary),
-      ),
-    )
+    const names = String(vary)
+      .split(',')
+      .map((name) => name.trim())
+    set('Vary', mergeVary(current === undefined || current === null ? '' : String(current), names))
   }
-}
-
-/** The Access-Control-* fields of a `fallthrough` reply. */
-function corsFields(reply: Reply): [name: string, value: string][] {
-  const fields: [string, string][] = []
-  for (const [name, value] of Object.entries(reply.headers)) {
-    if (name.startsWith('Access-Control-')) fields.push([name, String(value)])
-  }
-  return fields
-}
-
-/** `current` (a Vary value the application set, if any) with `added`'s names merged in. */
-function mergeVary(current: string | undefined, added: string): string {
-  const reply: Reply = {
-    status: 200,
-    headers: current === undefined || current === '' ? {} : { Vary: current },
-    body: { kind: 'none' },
-    notes: {},
-  }
-  addVary(
-    reply,
-    added.split(',').map((name) => name.trim()),
-  )
-  return String(reply.headers.Vary)
 }

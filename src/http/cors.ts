@@ -301,15 +301,20 @@ function isSameOrigin(origin: string, host: string | undefined): boolean {
 /** Adds names to Vary, keeping what is there (RFC 9110 section 12.5.5) and not repeating any. */
 export function addVary(reply: Reply, names: readonly string[]): void {
   const existing = reply.headers.Vary
-  const current = existing === undefined ? '' : String(existing)
-  if (current.trim() === '*') return
+  const merged = mergeVary(existing === undefined ? '' : String(existing), names)
+  if (merged !== '') reply.headers.Vary = merged
+}
+
+/** The Vary value `current` with `names` added, unless there already (or `current` is `*`). */
+export function mergeVary(current: string, names: readonly string[]): string {
+  if (current.trim() === '*') return current
   const have = new Set(
     current
       .split(',')
       .map((s) => s.trim().toLowerCase())
       .filter((s) => s !== ''),
   )
-  const add = names.filter((n) => !have.has(n.toLowerCase()))
-  if (add.length === 0) return
-  reply.headers.Vary = current.trim() === '' ? add.join(', ') : `${current}, ${add.join(', ')}`
+  const add = names.filter((n) => n !== '' && !have.has(n.toLowerCase()))
+  if (add.length === 0) return current
+  return current.trim() === '' ? add.join(', ') : `${current}, ${add.join(', ')}`
 }
