@@ -130,21 +130,23 @@ export function createFileLane(store: Store, options: FileLaneOptions): FastLane
   }
 
   const lane: FastLane = (method, url, headers) => {
+    // The header fields first: a request the lane declines costs no lookup.
     if (method !== 'GET' && method !== 'HEAD') return undefined
-    const answers = answersFor(url)
-    if (answers === undefined) return undefined
     if (headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) {
       return undefined
     }
     const ifNoneMatch = headers['if-none-match']
-    if (ifNoneMatch !== undefined) {
-      // Anything but the exact tag (a list, a weak form, *) is left to the full evaluation.
-      return ifNoneMatch === answers.file.etagField ? answers.notModified : undefined
+    if (ifNoneMatch === undefined) {
+      // If-Modified-Since counts only without If-None-Match (RFC 9110 section 13.2.2); Range
+      // applies to GET only (section 14.2), and If-Range without Range is ignored.
+      if (headers['if-modified-since'] !== undefined) return undefined
+      if (method === 'GET' && headers.range !== undefined) return undefined
     }
-    if (headers['if-modified-since'] !== undefined) return undefined
-    // Range applies to GET only (RFC 9110 section 14.2); If-Range without Range is ignored.
-    if (method === 'GET' && headers.range !== undefined) return undefined
-    return answers.ok
+    const answers = answersFor(url)
+    if (answers === undefined) return undefined
+    if (ifNoneMatch === undefined) return answers.ok
+    // Anything but the exact tag (a list, a weak form, *) is left to the full evaluation.
+    return ifNoneMatch === answers.file.etagField ? answers.notModified : undefined
   }
   laneStats.set(lane, () => ({ targets: byTarget.size, targetBytes }))
   return lane
