@@ -11,8 +11,9 @@
 import type { ServerResponse } from 'node:http'
 import { pipeline, type Readable } from 'node:stream'
 import { type BodyPiece, unwatchConnection, watchConnection } from '../store/file-sender.js'
+import type { OpenedFile } from '../store/store.js'
 import { bodyStream, multipartBytes, multipartPieces } from './body-stream.js'
-import { type Reply, discardReply, textReply } from './reply.js'
+import { closeFile, discardReply, type Reply, textReply } from './reply.js'
 
 /** How a response ended, for the access log. */
 export interface WriteOutcome {
@@ -88,12 +89,9 @@ export function writeReply(
     // The head goes out now, not with the first chunk, which may wait for a read slot while
     // other bodies stream (file-sender.ts).
     if (Number(reply.headers['Content-Length']) > FLUSH_HEAD_ABOVE) res.flushHeaders()
-    body.file.send!(res, pieces, (error, bytes) => {
-      discardReply(reply)
-      if (error === undefined) res.end()
-      else res.destroy(error)
-      finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes })
-    })
+    sendFile(body.file, pieces, res, (bytes, error) =>
+      finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes }),
+    )
     return
   }
   if (stream === undefined) {
@@ -129,6 +127,24 @@ export function writeReply(
   pipeline(stream, res, settle)
   stream.on('data', (chunk: Buffer) => {
     bytes += chunk.length
+  })
+}
+
+/**
+ * Sends `pieces` of `file` through its sender (which it must have), then ends the response, or
+ * cuts it off on an error, and closes the file. The fast lane (server.ts) sends through it too.
+ */
+export function sendFile(
+  file: OpenedFile,
+  pieces: readonly BodyPiece[],
+  res: ServerResponse,
+  done: (bytes: number, error: Error | undefined) => void,
+): void {
+  file.send!(res, pieces, (error, bytes) => {
+    closeFile(file)
+    if (error === undefined) res.end()
+    else res.destroy(error)
+    done(bytes, error)
   })
 }
 

@@ -73,9 +73,13 @@ export function textReply(status: number, reason: string, headers: ReplyHeaders 
  * whose close() throws is not allowed to take the response, or the process, down with it.
  */
 export function discardReply(reply: Reply): void {
-  if (reply.body.kind !== 'file' && reply.body.kind !== 'multipart') return
+  if (reply.body.kind === 'file' || reply.body.kind === 'multipart') closeFile(reply.body.file)
+}
+
+/** Closes an opened file, whose close() may throw (a store's own code). */
+export function closeFile(file: OpenedFile): void {
   try {
-    reply.body.file.close()
+    file.close()
   } catch {
     // Nothing more can be done for a file that cannot be closed.
   }

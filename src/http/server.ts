@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { type Logger, silentLogger } from '../log.js'
 import type { Engine } from './engine.js'
 import type { FastReply } from './fast-path.js'
-import { type WriteOutcome, writeReply } from './node-writer.js'
+import { sendFile, type WriteOutcome, writeReply } from './node-writer.js'
 import { type Reply, textReply } from './reply.js'
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void
@@ -79,10 +79,7 @@ function writeFast(reply: FastReply, req: IncomingMessage, res: ServerResponse, 
     // current and open() succeeds (it throws only for one dropped since).
     const file = stream.open()
     res.flushHeaders()
-    file.send!(res, [{ start: 0, end: file.size - 1 }], (error, bytes) => {
-      file.close()
-      if (error === undefined) res.end()
-      else res.destroy(error)
+    sendFile(file, [{ start: 0, end: file.size - 1 }], res, (bytes, error) => {
       const outcome = { status: reply.status, bytes, ...(error && { error }) }
       logRequest(logger, undefined, method, req.url, reply, started, outcome)
     })
