@@ -21,6 +21,7 @@ import {
   MemoryFile,
   OpenRepresentation,
   SharedDescriptor,
+  storedVersion,
 } from './opened-file.js'
 import {
   type CacheEntry,
@@ -175,7 +176,12 @@ export class FsStore implements WritableStore {
         const descriptor = new SharedDescriptor(fd)
         return {
           kind: 'file',
-          file: descriptorFile(descriptor, identity, state.opaque, state.contentType),
+          file: descriptorFile(
+            descriptor,
+            identity,
+            storedVersion(identity, state.opaque),
+            state.contentType,
+          ),
         }
       }
     } catch {
@@ -304,7 +310,8 @@ export class FsStore implements WritableStore {
           )
         }
       }
-      return { kind: 'file', file: descriptorFile(descriptor, identity, opaque, contentType) }
+      const version = storedVersion(identity, opaque)
+      return { kind: 'file', file: descriptorFile(descriptor, identity, version, contentType) }
     } catch (error) {
       closeQuietly(fd)
       throw error

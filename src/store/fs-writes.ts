@@ -24,12 +24,12 @@ import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { type FileHandle, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises'
 import { join, sep } from 'node:path'
-import { formatEntityTag } from '../core/entity-tag.js'
 import type { CurrentValidators, PreconditionField } from '../core/preconditions.js'
 import { decideWrite } from '../core/write-preconditions.js'
 import { type ContentTagCache, opaqueTagOfDigest } from './content-tags.js'
 import { type FileIdentity, identityOf } from './file-identity.js'
 import { contentTypeFor } from './media-types.js'
+import { storedVersion } from './opened-file.js'
 import type { ResourceLocks } from './resource-locks.js'
 import {
   createStagedFile,
@@ -39,7 +39,6 @@ import {
 } from './staged-files.js'
 import {
   type ResourcePath,
-  type StoredVersion,
   StoreUnavailableError,
   type WriteBody,
   type WriteCondition,
@@ -387,16 +386,6 @@ async function syncDirectory(path: string): Promise<void> {
     await handle.sync()
   } finally {
     await handle.close()
-  }
-}
-
-function storedVersion(identity: FileIdentity, opaque: string): StoredVersion {
-  const etag = { weak: false, opaque }
-  return {
-    size: identity.size,
-    etag,
-    etagField: formatEntityTag(etag),
-    lastModified: Number(identity.mtimeNs / 1_000_000n),
   }
 }
 

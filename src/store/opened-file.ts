@@ -15,6 +15,7 @@ import {
   type Lookup,
   type OpenedFile,
   StoreUnavailableError,
+  type StoredVersion,
 } from './store.js'
 
 /**
@@ -51,28 +52,39 @@ export class StaleRepresentationError extends Error {
   }
 }
 
+/** The fields of one version of a file: its size, strong ETag and Last-Modified. */
+export function storedVersion(identity: FileIdentity, opaque: string): StoredVersion {
+  const etag: EntityTag = { weak: false, opaque }
+  return {
+    size: identity.size,
+    etag,
+    etagField: formatEntityTag(etag),
+    lastModified: Number(identity.mtimeNs / 1_000_000n),
+  }
+}
+
 /**
  * A file read through `descriptor`, of which it holds one share: let go once the holder has
- * called close() and every reader is done.
+ * called close() and every reader is done. `version` is its fields (storedVersion), computed
+ * once per version rather than per request.
  */
 export function descriptorFile(
   descriptor: SharedDescriptor,
   identity: FileIdentity,
-  opaque: string,
+  version: StoredVersion,
   contentType: string,
 ): OpenedFile {
   const fd = descriptor.fd
-  const etag = { weak: false, opaque }
   let readers = 0
   let released = false
   const releaseWhenIdle = () => {
     if (released && readers === 0) descriptor.release()
   }
   return {
-    size: identity.size,
-    etag,
-    etagField: formatEntityTag(etag),
-    lastModified: Number(identity.mtimeNs / 1_000_000n),
+    size: version.size,
+    etag: version.etag,
+    etagField: version.etagField,
+    lastModified: version.lastModified,
     contentType,
     read(start, end) {
       if (released) throw new Error('read() after close()')
@@ -111,20 +123,23 @@ export class OpenRepresentation implements HeldRepresentation, EntryAttachment {
   readonly etag: EntityTag
   readonly etagField: string
   readonly lastModified: number
+  readonly contentType: string
   readonly bytes = undefined
 
   constructor(
     readonly descriptor: SharedDescriptor,
     readonly identity: FileIdentity,
-    readonly opaque: string,
-    readonly contentType: string,
+    opaque: string,
+    contentType: string,
     readonly entry: CacheEntry,
     readonly onRelease: () => void,
   ) {
-    this.size = identity.size
-    this.etag = { weak: false, opaque }
-    this.etagField = formatEntityTag(this.etag)
-    this.lastModified = Number(identity.mtimeNs / 1_000_000n)
+    const version = storedVersion(identity, opaque)
+    this.size = version.size
+    this.etag = version.etag
+    this.etagField = version.etagField
+    this.lastModified = version.lastModified
+    this.contentType = contentType
   }
 
   current(): boolean {
@@ -138,7 +153,7 @@ export class OpenRepresentation implements HeldRepresentation, EntryAttachment {
    */
   tryOpen(): OpenedFile | undefined {
     if (!this.entry.valid || !this.descriptor.acquire()) return undefined
-    return descriptorFile(this.descriptor, this.identity, this.opaque, this.contentType)
+    return descriptorFile(this.descriptor, this.identity, this, this.contentType)
   }
 
   /** As tryOpen; throws StaleRepresentationError for a dropped entry. */
@@ -173,10 +188,11 @@ export class MemoryFile implements OpenedFile, HeldRepresentation {
     readonly contentType: string,
     readonly entry: CacheEntry | undefined,
   ) {
+    const version = storedVersion(identity, opaque)
     this.size = bytes.length
-    this.etag = { weak: false, opaque }
-    this.etagField = formatEntityTag(this.etag)
-    this.lastModified = Number(identity.mtimeNs / 1_000_000n)
+    this.etag = version.etag
+    this.etagField = version.etagField
+    this.lastModified = version.lastModified
     this.lookup = { kind: 'file', file: this }
   }
 
