@@ -11,10 +11,17 @@
 
 import { z } from 'zod'
 import { MAX_AGE_LIMIT } from './core/cors/policy.js'
+import { INTEGER_RANGES, type IntegerOption } from './option-ranges.js'
 
 export const text = (what: string) => z.string({ error: `expected ${what}` })
 
 export const flag = (what: string) => z.boolean({ error: 'expected true or false' }).describe(what)
+
+/** An integer in the range of `option` (option-ranges.ts). */
+export const integerOption = (option: IntegerOption, what: string) => {
+  const [min, max] = INTEGER_RANGES[option]
+  return integer(min, max, what)
+}
 
 export const integer = (min: number, max: number, what: string) =>
   z
@@ -35,13 +42,13 @@ const fieldValue = (what: string) =>
 /** The options the library shares with `sluice serve` and the configuration file. */
 export const SHARED_RULES = {
   cacheControl: fieldValue('a Cache-Control value').describe('Cache-Control of file responses'),
-  maxRanges: integer(1, 10_000, 'ranges honoured in one Range field'),
+  maxRanges: integerOption('max-ranges', 'ranges honoured in one Range field'),
   dotfiles: flag('serve names starting with "."'),
   writable: flag('accept PUT and DELETE'),
   requirePreconditions: flag(
     'with writable: PUT or DELETE of an existing file must send If-Match or If-Unmodified-Since',
   ),
-  maxBody: integer(0, Number.MAX_SAFE_INTEGER, 'with writable: the largest PUT in bytes'),
+  maxBody: integerOption('max-body', 'with writable: the largest PUT in bytes'),
 } as const
 
 /** The CORS options, under the same names in the file and the library except where noted. */

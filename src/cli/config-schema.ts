@@ -13,7 +13,7 @@ import { z } from 'zod'
 import {
   CORS_RULES,
   flag,
-  integer,
+  integerOption,
   PATHS_DESCRIPTION,
   SHARED_RULES,
   text,
@@ -43,12 +43,15 @@ export const configSchema = z
       $schema: text('a string').describe('the JSON Schema of this file, for editors'),
       root: text('a directory path').describe('the directory to serve (the <root> argument)'),
       host: text('an address').describe('interface to listen on'),
-      port: integer(0, 65535, 'port to listen on, 0 for any free port'),
+      port: integerOption('port', 'port to listen on, 0 for any free port'),
       'cache-control': SHARED_RULES.cacheControl,
       'max-ranges': SHARED_RULES.maxRanges,
       dotfiles: SHARED_RULES.dotfiles,
-      'shutdown-timeout': integer(0, 3600, 'seconds in-flight responses get at shutdown'),
-      workers: integer(1, 256, 'processes serving the port (default: one per core)'),
+      'shutdown-timeout': integerOption(
+        'shutdown-timeout',
+        'seconds in-flight responses get at shutdown',
+      ),
+      workers: integerOption('workers', 'processes serving the port (default: one per core)'),
       'log-format': z
         .enum(['json', 'pretty'], { error: 'expected "json" or "pretty"' })
         .describe('access log format'),
@@ -56,18 +59,29 @@ export const configSchema = z
       writable: SHARED_RULES.writable,
       'require-preconditions': SHARED_RULES.requirePreconditions,
       'max-body': SHARED_RULES.maxBody,
-      'max-connections': integer(1, 1_000_000, 'connections open at once'),
-      'max-requests-per-socket': integer(
-        0,
-        1e9,
+      'max-connections': integerOption('max-connections', 'connections open at once'),
+      'max-requests-per-socket': integerOption(
+        'max-requests-per-socket',
         'requests on one keep-alive connection; 0 for no limit',
       ),
-      'headers-timeout': integer(1, 3600, "seconds a client has to send a request's header fields"),
-      'request-timeout': integer(1, 86_400, 'seconds a client has to send a whole request'),
-      'keep-alive-timeout': integer(1, 3600, 'seconds an idle keep-alive connection stays open'),
-      'idle-timeout': integer(0, 86_400, 'seconds a connection may go without a byte; 0 for none'),
-      'max-url-length': integer(64, 1_048_576, 'longest request-target in bytes'),
-      'max-header-size': integer(1024, 1_048_576, 'largest request head in bytes'),
+      'headers-timeout': integerOption(
+        'headers-timeout',
+        "seconds a client has to send a request's header fields",
+      ),
+      'request-timeout': integerOption(
+        'request-timeout',
+        'seconds a client has to send a whole request',
+      ),
+      'keep-alive-timeout': integerOption(
+        'keep-alive-timeout',
+        'seconds an idle keep-alive connection stays open',
+      ),
+      'idle-timeout': integerOption(
+        'idle-timeout',
+        'seconds a connection may go without a byte; 0 for none',
+      ),
+      'max-url-length': integerOption('max-url-length', 'longest request-target in bytes'),
+      'max-header-size': integerOption('max-header-size', 'largest request head in bytes'),
       cors: corsSchema,
       paths: z
         .record(z.string(), z.strictObject({ cors: z.union([corsSchema, z.literal(false)]) }), {

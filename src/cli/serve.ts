@@ -32,9 +32,7 @@ import {
   leavePrimary,
   runPrimary,
 } from './workers.js'
-
-/** The most --workers accepted. */
-const MAX_WORKERS = 256
+import { INTEGER_RANGES, type IntegerOption } from '../option-ranges.js'
 
 export const SERVE_HELP = `Usage: sluice serve <root> [options]
 
@@ -177,10 +175,7 @@ export async function parseServeArgs(
   return {
     root,
     host,
-    port:
-      values.port === undefined
-        ? (file.port ?? 8080)
-        : parseInteger('--port', values.port, 0, 65535),
+    port: values.port === undefined ? (file.port ?? 8080) : parseIntegerFlag('port', values.port),
     cacheControl:
       cacheControl === undefined
         ? DEFAULT_CACHE_CONTROL
@@ -191,18 +186,18 @@ export async function parseServeArgs(
     maxRanges:
       values['max-ranges'] === undefined
         ? (file['max-ranges'] ?? DEFAULT_RANGE_LIMITS.maxRanges)
-        : parseInteger('--max-ranges', values['max-ranges'], 1, 10_000),
+        : parseIntegerFlag('max-ranges', values['max-ranges']),
     dotfiles: values.dotfiles ?? file.dotfiles ?? false,
     writes: parseWriteOptions(values, file),
     shutdownTimeoutMs:
       (values['shutdown-timeout'] === undefined
         ? (file['shutdown-timeout'] ?? 10)
-        : parseInteger('--shutdown-timeout', values['shutdown-timeout'], 0, 3600)) * 1000,
+        : parseIntegerFlag('shutdown-timeout', values['shutdown-timeout'])) * 1000,
     limits: parseLimits(values, file),
     workers:
       values.workers === undefined
         ? (file.workers ?? defaultWorkers())
-        : parseInteger('--workers', values.workers, 1, MAX_WORKERS),
+        : parseIntegerFlag('workers', values.workers),
     logFormat:
       logFormat === undefined
         ? process.stdout.isTTY
@@ -229,7 +224,7 @@ function parseWriteOptions(
   const maxBody =
     values['max-body'] === undefined
       ? file['max-body']
-      : parseInteger('--max-body', values['max-body'], 0, Number.MAX_SAFE_INTEGER)
+      : parseIntegerFlag('max-body', values['max-body'])
   if (!writable) {
     if (requirePreconditions) {
       throw new UsageError('--require-preconditions only applies with --writable')
@@ -242,20 +237,23 @@ function parseWriteOptions(
 
 /** The limit flags; each is also a key of the configuration file, under the same name. */
 const LIMITS = {
-  'max-connections': { key: 'maxConnections', min: 1, max: 1_000_000, unit: 1 },
-  'max-requests-per-socket': { key: 'maxRequestsPerSocket', min: 0, max: 1e9, unit: 1 },
-  'headers-timeout': { key: 'headersTimeoutMs', min: 1, max: 3600, unit: 1000 },
-  'request-timeout': { key: 'requestTimeoutMs', min: 1, max: 86_400, unit: 1000 },
-  'keep-alive-timeout': { key: 'keepAliveTimeoutMs', min: 1, max: 3600, unit: 1000 },
-  'idle-timeout': { key: 'idleTimeoutMs', min: 0, max: 86_400, unit: 1000 },
-  'max-url-length': { key: 'maxUrlLength', min: 64, max: 1_048_576, unit: 1 },
-  'max-header-size': { key: 'maxHeaderSize', min: 1024, max: 1_048_576, unit: 1 },
-} as const satisfies Record<
-  string,
-  { key: keyof ServerLimits; min: number; max: number; unit: number }
->
+  'max-connections': { key: 'maxConnections', unit: 1 },
+  'max-requests-per-socket': { key: 'maxRequestsPerSocket', unit: 1 },
+  'headers-timeout': { key: 'headersTimeoutMs', unit: 1000 },
+  'request-timeout': { key: 'requestTimeoutMs', unit: 1000 },
+  'keep-alive-timeout': { key: 'keepAliveTimeoutMs', unit: 1000 },
+  'idle-timeout': { key: 'idleTimeoutMs', unit: 1000 },
+  'max-url-length': { key: 'maxUrlLength', unit: 1 },
+  'max-header-size': { key: 'maxHeaderSize', unit: 1 },
+} as const satisfies Partial<Record<IntegerOption, { key: keyof ServerLimits; unit: number }>>
 
-export type LimitFlag = keyof typeof LIMITS
+type LimitFlag = keyof typeof LIMITS
+
+/** The integer given for `--<option>`, in its range (option-ranges.ts), or a UsageError. */
+function parseIntegerFlag(option: IntegerOption, value: string): number {
+  const [min, max] = INTEGER_RANGES[option]
+  return parseInteger(`--${option}`, value, min, max)
+}
 
 /** The connection and request limits: each flag, else the file's value, else the default. */
 function parseLimits(
@@ -266,10 +264,10 @@ function parseLimits(
     ...DEFAULT_SERVER_LIMITS,
     maxConnections: defaultMaxConnections(),
   }
-  for (const [flag, { key, min, max, unit }] of Object.entries(LIMITS)) {
+  for (const [flag, { key, unit }] of Object.entries(LIMITS)) {
     const given = values[flag as LimitFlag]
     const value =
-      given === undefined ? file[flag as LimitFlag] : parseInteger(`--${flag}`, given, min, max)
+      given === undefined ? file[flag as LimitFlag] : parseIntegerFlag(flag as LimitFlag, given)
     if (value !== undefined) limits[key] = value * unit
   }
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
