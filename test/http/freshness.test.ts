@@ -7,7 +7,10 @@
  * Each mechanism is tested alone: the periodic check with the watcher off, the watcher with
  * the periodic check pushed to a minute, the write invalidation with both off. The margins
  * are generous (a loaded machine); what a test proves is that the change is seen at all, and
- * well within a bound that a broken mechanism (a minute, or never) would blow through.
+ * well within a bound that a broken mechanism (a minute, or never) would blow through. The
+ * periodic check and the watcher are timed over several files, each a separate trial: every
+ * trial must stay under the generous ceiling, and the best of them must be close to the bound
+ * (a slow machine delays some trials, hardly all of them by hundreds of milliseconds).
  */
 
 import assert from 'node:assert/strict'
@@ -31,17 +34,24 @@ const MARGIN_MS = 900
 /** With the watcher alone: inotify delivers in milliseconds; same generous margin. */
 const WATCH_BOUND_MS = 100
 const NO_PERIODIC_CHECK = 60_000
+/** Trials (one file each) of the periodic check and of the watcher. */
+const TRIALS = 3
+/** The best trial must be within this of the bound: tighter than MARGIN_MS, still loose. */
+const BEST_MARGIN_MS = 400
 
 let dir: string
 let cleanup: () => Promise<void>
 
 const names = (prefix: string) => ADAPTERS.map((adapter) => `${prefix}-${adapter}.txt`)
+/** One settled file per trial of a timed test. */
+const trialNames = (prefix: string, adapter: string) =>
+  Array.from({ length: TRIALS }, (_, i) => `${prefix}-${adapter}-${i}.txt`)
 
 before(async () => {
   ;({ dir, cleanup } = await tempRoot())
   for (const name of [
-    ...names('periodic'),
-    ...names('watched'),
+    ...ADAPTERS.flatMap((adapter) => trialNames('periodic', adapter)),
+    ...ADAPTERS.flatMap((adapter) => trialNames('watched', adapter)),
     ...names('deleted'),
     'put-node.txt',
     'put-fetch.txt',
@@ -89,6 +99,25 @@ async function rewriteInPlace(path: string, content: string): Promise<void> {
   await utimes(path, before.atime, before.mtime)
 }
 
+/**
+ * The old ETag no longer matches: `If-None-Match` with it gets 200 and the new bytes (with
+ * their ETag), not a 304 that would leave the client with the old ones.
+ */
+async function assertOldEtagStale(url: string, oldEtag: string, next: string): Promise<void> {
+  const res = await send('GET', url, undefined, { 'If-None-Match': oldEtag })
+  assert.equal(res.status, 200, 'the old ETag no longer matches')
+  assert.equal(res.text, next)
+  assert.equal(res.headers.get('etag'), expectedEtag(Buffer.from(next)))
+}
+
+/** The best of the trials' delays is within BEST_MARGIN_MS of `bound`. */
+function assertBest(times: number[], bound: number, t: { diagnostic(m: string): void }): void {
+  const best = Math.min(...times)
+  const seen = times.map((ms) => ms.toFixed(1)).join(', ')
+  t.diagnostic(`seen after ${seen} ms (bound ${bound} ms)`)
+  assert.ok(best <= bound + BEST_MARGIN_MS, `best of ${seen} ms, over ${bound} + ${BEST_MARGIN_MS}`)
+}
+
 /** Polls `url` until `done` holds; returns how long it took, failing past `limitMs`. */
 async function secondsUntil(
   url: string,
@@ -108,34 +137,41 @@ async function secondsUntil(
 for (const adapter of ADAPTERS) {
   describe(`through the ${adapter} adapter`, () => {
     test('an in-place rewrite (same size, mtime put back) is seen within the check interval, without a watcher', async (t) => {
-      const name = `periodic-${adapter}.txt`
       const running = await server(adapter, { watch: false })
       try {
-        const url = `${running.url}/${name}`
-        const first = await get(url)
-        assert.equal(first.text, `version A of ${name}\n`)
-        assert.equal((await get(url)).etag, first.etag) // served from the cache now
-        const next = `version B of ${name}\n`
-        await rewriteInPlace(join(dir, name), next)
-        const ms = await secondsUntil(url, (r) => r.text === next, BOUND_MS + MARGIN_MS)
-        assert.equal((await get(url)).etag, expectedEtag(Buffer.from(next)))
-        t.diagnostic(`seen after ${ms.toFixed(1)} ms (bound ${BOUND_MS} ms)`)
+        const times: number[] = []
+        for (const name of trialNames('periodic', adapter)) {
+          const url = `${running.url}/${name}`
+          const first = await get(url)
+          assert.equal(first.text, `version A of ${name}\n`)
+          assert.equal((await get(url)).etag, first.etag) // served from the cache now
+          const next = `version B of ${name}\n`
+          await rewriteInPlace(join(dir, name), next)
+          times.push(await secondsUntil(url, (r) => r.text === next, BOUND_MS + MARGIN_MS))
+          assert.equal((await get(url)).etag, expectedEtag(Buffer.from(next)))
+          await assertOldEtagStale(url, first.etag!, next)
+        }
+        assertBest(times, BOUND_MS, t)
       } finally {
         await running.close()
       }
     })
 
     test('with the watcher, an in-place rewrite is seen within milliseconds even with no periodic check', async (t) => {
-      const name = `watched-${adapter}.txt`
       const running = await server(adapter, { checkIntervalMs: NO_PERIODIC_CHECK })
       try {
-        const url = `${running.url}/${name}`
-        await get(url)
-        await get(url)
-        const next = `version C of ${name}\n`
-        await rewriteInPlace(join(dir, name), next)
-        const ms = await secondsUntil(url, (r) => r.text === next, WATCH_BOUND_MS + MARGIN_MS)
-        t.diagnostic(`seen after ${ms.toFixed(1)} ms`)
+        const times: number[] = []
+        for (const name of trialNames('watched', adapter)) {
+          const url = `${running.url}/${name}`
+          const first = await get(url)
+          assert.equal((await get(url)).etag, first.etag)
+          const next = `version C of ${name}\n`
+          await rewriteInPlace(join(dir, name), next)
+          times.push(await secondsUntil(url, (r) => r.text === next, WATCH_BOUND_MS + MARGIN_MS))
+          assert.equal((await get(url)).etag, expectedEtag(Buffer.from(next)))
+          await assertOldEtagStale(url, first.etag!, next)
+        }
+        assertBest(times, WATCH_BOUND_MS, t)
       } finally {
         await running.close()
       }
