@@ -23,8 +23,16 @@ import {
   DEFAULT_CACHE_OPTIONS,
   type RepresentationCacheOptions,
 } from '../../src/store/representation-cache.js'
-import { expectedEtag, settle } from '../support/fixtures.js'
-import { ADAPTERS, type RunningServer, startServer, tempRoot } from '../support/server.js'
+import { deterministicBytes, expectedEtag, settle } from '../support/fixtures.js'
+import {
+  ADAPTERS,
+  type RawResponse,
+  rawRequest,
+  requestHead,
+  type RunningServer,
+  startServer,
+  tempRoot,
+} from '../support/server.js'
 import { send } from '../support/writes.js'
 
 /** The documented bound without a watcher: one check interval (plus the stat's own time). */
@@ -41,6 +49,11 @@ const BEST_MARGIN_MS = 400
 
 let dir: string
 let cleanup: () => Promise<void>
+
+/** Large enough to be streamed from the descriptor the cache keeps open, never buffered. */
+const LARGE = 2 * 1024 * 1024
+const largeA = deterministicBytes(LARGE, 1)
+const largeB = deterministicBytes(LARGE, 2)
 
 const names = (prefix: string) => ADAPTERS.map((adapter) => `${prefix}-${adapter}.txt`)
 /** One settled file per trial of a timed test. */
@@ -62,6 +75,9 @@ before(async () => {
     await writeFile(join(dir, name), `version A of ${name}\n`)
   }
   await symlink('target-a.txt', join(dir, 'link.txt'))
+  for (const name of ['large-kept.bin', 'large-periodic.bin']) {
+    await writeFile(join(dir, name), largeA)
+  }
   await settle()
 })
 
@@ -73,7 +89,14 @@ async function server(
   writable = false,
 ): Promise<RunningServer> {
   const store = createFsStore(dir, { cache })
-  return startServer(dir, { store, ...(writable ? { writable } : {}) }, adapter)
+  const running = await startServer(dir, { store, ...(writable ? { writable } : {}) }, adapter)
+  return {
+    ...running,
+    async close() {
+      await running.close()
+      await store.close() // and with it the descriptors its cache keeps open
+    },
+  }
 }
 
 /** GET, checking that the ETag names exactly the bytes received. */
@@ -90,14 +113,83 @@ async function get(url: string): Promise<{ status: number; etag: string | null; 
 }
 
 /** Rewrites a file in place (same inode, same size) and puts its old mtime back. */
-async function rewriteInPlace(path: string, content: string): Promise<void> {
+async function rewriteInPlace(path: string, content: string | Buffer): Promise<void> {
   const before = await stat(path)
-  assert.equal(Buffer.byteLength(content), before.size)
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content
+  assert.equal(bytes.length, before.size)
   const handle = await open(path, 'r+')
-  await handle.write(content, 0)
-  await handle.close()
+  try {
+    let written = 0
+    while (written < bytes.length) {
+      const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, written)
+      written += bytesWritten
+    }
+  } finally {
+    await handle.close()
+  }
   await utimes(path, before.atime, before.mtime)
 }
+
+/** Waits until the file at `path` is settled: its ctime more than 2.5 s old. */
+async function settled(path: string): Promise<void> {
+  const changed = (await stat(path)).ctimeMs
+  await sleep(Math.max(0, changed + 2500 - Date.now()))
+}
+
+/** What `exchange` returns for a connection closed before any byte of a response. */
+const CLOSED_UNANSWERED: RawResponse = {
+  status: 0,
+  statusLine: '',
+  headers: {},
+  rawHeaders: [],
+  body: Buffer.alloc(0),
+}
+
+/**
+ * `rawRequest`, except that a connection closed before any byte of a response (the server
+ * found the file changed before it wrote the head) gives CLOSED_UNANSWERED.
+ */
+async function exchange(port: number, head: string): Promise<RawResponse> {
+  try {
+    return await rawRequest(port, head)
+  } catch (error) {
+    if (error instanceof Error && error.message === 'incomplete response: ""') {
+      return CLOSED_UNANSWERED
+    }
+    throw error
+  }
+}
+
+/**
+ * A raw response is either cut short of its Content-Length (the connection closed early, if
+ * need be before the head) or whole, and then its ETag is the strong ETag of the version whose bytes it delivered: for a
+ * 200, of the body itself; for a 206, of the version (old or new) whose slice it is.
+ */
+function assertHonest(res: RawResponse, what: string, slice?: { start: number; end: number }) {
+  if (res === CLOSED_UNANSWERED) return // closed before even the head: nothing to misname
+  const length = Number(res.headers['content-length'])
+  assert.ok(
+    Number.isInteger(length),
+    `${what}: a Content-Length (${res.headers['content-length']})`,
+  )
+  assert.ok(res.body.length <= length, `${what}: no more than Content-Length`)
+  if (res.body.length < length) return // cut short: the client knows it did not get it all
+  const etag = res.headers.etag
+  if (slice === undefined) {
+    assert.equal(res.status, 200, what)
+    assert.equal(etag, expectedEtag(res.body), `${what}: the ETag names the bytes delivered`)
+    return
+  }
+  assert.equal(res.status, 206, what)
+  const versions = [largeA, largeB].filter((bytes) => etag === expectedEtag(bytes))
+  assert.equal(versions.length, 1, `${what}: the ETag (${etag}) names the old or the new version`)
+  assert.ok(
+    res.body.equals(versions[0]!.subarray(slice.start, slice.end + 1)),
+    `${what}: the bytes delivered are the slice of the version the ETag names`,
+  )
+}
+
+/** Polls `url` until
 
 /**
  * The old ETag no longer matches: `If-None-Match` with it gets 200 and the new bytes (with
@@ -242,6 +334,56 @@ describe('writes through sluice (watcher off, periodic check a minute away)', ()
       assert.equal((await get(url)).status, 200)
       assert.equal((await send('DELETE', url)).status, 204)
       assert.equal((await get(url)).status, 404)
+    } finally {
+      await running.close()
+    }
+  })
+})
+
+describe('a large file the cache keeps open, changed in place (node adapter, fast lane)', () => {
+  test('no response pairs an ETag with bytes of another version, whole or ranged', async () => {
+    const name = 'large-kept.bin'
+    const path = join(dir, name)
+    await settled(path)
+    // Nothing buffered (maxFileBytes 0): the cache keeps the descriptor and its validator, and
+    // with no watcher and a minute between checks, it is not told of the change.
+    const running = await server('node', {
+      maxFileBytes: 0,
+      watch: false,
+      checkIntervalMs: NO_PERIODIC_CHECK,
+    })
+    try {
+      const warm = await rawRequest(running.port, requestHead('GET', `/${name}`))
+      assert.equal(warm.status, 200)
+      assert.ok(warm.body.equals(largeA), 'the warming GET gets the old bytes')
+      assert.equal(warm.headers.etag, expectedEtag(largeA))
+      await rewriteInPlace(path, largeB)
+      assertHonest(await exchange(running.port, requestHead('GET', `/${name}`)), 'GET')
+      const range = await exchange(
+        running.port,
+        requestHead('GET', `/${name}`, { Range: 'bytes=0-1023' }),
+      )
+      assertHonest(range, 'Range GET', { start: 0, end: 1023 })
+    } finally {
+      await running.close()
+    }
+  })
+
+  test('with the default periodic check, the new bytes and their ETag are served after 1 s', async () => {
+    const name = 'large-periodic.bin'
+    const path = join(dir, name)
+    await settled(path)
+    const running = await server('node', { maxFileBytes: 0, watch: false })
+    try {
+      const warm = await rawRequest(running.port, requestHead('GET', `/${name}`))
+      assert.equal(warm.status, 200)
+      assert.ok(warm.body.equals(largeA), 'the warming GET gets the old bytes')
+      await rewriteInPlace(path, largeB)
+      await sleep(1000)
+      const res = await rawRequest(running.port, requestHead('GET', `/${name}`))
+      assert.equal(res.status, 200)
+      assert.ok(res.body.equals(largeB), 'the new bytes')
+      assert.equal(res.headers.etag, expectedEtag(largeB), 'with their ETag')
     } finally {
       await running.close()
     }
