@@ -136,6 +136,8 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 describe('slowloris', () => {
   test('500 stalled connections do not stop a normal client from being served within a second', async () => {
     const server = await sluice('--quiet')
+    // The listening socket (and anything else the server holds at rest) is the baseline.
+    const baseline = server.fds('socket:')
     const sockets = await stalled(server.port, 500)
     try {
       // Trickle a byte on each now and then, as slowloris does to look alive.
@@ -144,8 +146,8 @@ describe('slowloris', () => {
       }, 200)
       try {
         assert.ok(
-          await waitFor(() => server.fds() >= 500, 5000),
-          `the server holds the stalled connections (${server.fds()} descriptors)`,
+          await waitFor(() => server.fds('socket:') >= baseline + 500, 5000),
+          `the server holds all 500 stalled connections (${server.fds('socket:')} sockets, ${baseline} before)`,
         )
         await sleep(300)
         for (let i = 0; i < 5; i++) {
@@ -275,9 +277,13 @@ describe('slowloris', () => {
 describe('caps', () => {
   test('--max-connections: one more is closed unanswered; a freed place is taken again', async () => {
     const server = await sluice('--max-connections', '5')
+    const baseline = server.fds('socket:')
     const sockets = await stalled(server.port, 5)
     try {
-      assert.ok(await waitFor(() => server.fds() >= 5, 3000))
+      assert.ok(
+        await waitFor(() => server.fds('socket:') >= baseline + 5, 3000),
+        `the server holds all 5 connections (${server.fds('socket:')} sockets, ${baseline} before)`,
+      )
       const extra = connect(server.port, '127.0.0.1')
       extra.on('error', () => {})
       extra.write(requestHead('GET', '/hello.txt') + '\r\n')
