@@ -181,6 +181,7 @@ export class FsStore implements WritableStore {
             identity,
             storedVersion(identity, state.opaque),
             state.contentType,
+            entry,
           ),
         }
       }
@@ -289,9 +290,10 @@ export class FsStore implements WritableStore {
       }
       // One share of the descriptor for this request; the cache entry may keep another.
       const descriptor = new SharedDescriptor(fd)
+      let entry: CacheEntry | undefined
       if (cache !== undefined && settled) {
         const state = { kind: 'file' as const, ...where, identity, opaque, contentType }
-        const entry = cache.admit(
+        entry = cache.admit(
           keyOf(path),
           { ...state, bytes: undefined },
           seen.epoch,
@@ -311,7 +313,10 @@ export class FsStore implements WritableStore {
         }
       }
       const version = storedVersion(identity, opaque)
-      return { kind: 'file', file: descriptorFile(descriptor, identity, version, contentType) }
+      return {
+        kind: 'file',
+        file: descriptorFile(descriptor, identity, version, contentType, entry),
+      }
     } catch (error) {
       closeQuietly(fd)
       throw error

@@ -8,7 +8,7 @@ import { PassThrough, type Readable } from 'node:stream'
 import { type EntityTag, formatEntityTag } from '../core/entity-tag.js'
 import type { FileIdentity } from './file-identity.js'
 import { sendPieces } from './file-sender.js'
-import { createRangeStream } from './file-stream.js'
+import { createRangeStream, FileChangedError } from './file-stream.js'
 import type { CacheEntry, EntryAttachment } from './representation-cache.js'
 import {
   type HeldRepresentation,
@@ -66,19 +66,25 @@ export function storedVersion(identity: FileIdentity, opaque: string): StoredVer
 /**
  * A file read through `descriptor`, of which it holds one share: let go once the holder has
  * called close() and every reader is done. `version` is its fields (storedVersion), computed
- * once per version rather than per request.
+ * once per version rather than per request. A read that finds the file changed in place drops
+ * `entry`, the cache entry this version came from, so the next request looks the path up again
+ * instead of trusting it until its next check.
  */
 export function descriptorFile(
   descriptor: SharedDescriptor,
   identity: FileIdentity,
   version: StoredVersion,
   contentType: string,
+  entry?: CacheEntry,
 ): OpenedFile {
   const fd = descriptor.fd
   let readers = 0
   let released = false
   const releaseWhenIdle = () => {
     if (released && readers === 0) descriptor.release()
+  }
+  const readFailed = (error: unknown) => {
+    if (error instanceof FileChangedError && entry?.valid) entry.cache.drop(entry)
   }
   return {
     size: version.size,
@@ -90,6 +96,7 @@ export function descriptorFile(
       if (released) throw new Error('read() after close()')
       readers++
       const stream = createRangeStream(fd, start, end, identity)
+      stream.once('error', readFailed)
       stream.once('close', () => {
         readers--
         releaseWhenIdle()
@@ -102,6 +109,7 @@ export function descriptorFile(
       sendPieces(fd, identity, pieces, sink, (error, bytes) => {
         readers--
         releaseWhenIdle()
+        readFailed(error)
         done(error, bytes)
       })
     },
@@ -153,7 +161,7 @@ export class OpenRepresentation implements HeldRepresentation, EntryAttachment {
    */
   tryOpen(): OpenedFile | undefined {
     if (!this.entry.valid || !this.descriptor.acquire()) return undefined
-    return descriptorFile(this.descriptor, this.identity, this, this.contentType)
+    return descriptorFile(this.descriptor, this.identity, this, this.contentType, this.entry)
   }
 
   /** As tryOpen; throws StaleRepresentationError for a dropped entry. */
