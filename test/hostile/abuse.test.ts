@@ -7,7 +7,6 @@
  */
 
 import assert from 'node:assert/strict'
-import { readdirSync, readlinkSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
@@ -23,6 +22,7 @@ import {
   runCli,
   tempRoot,
 } from '../support/server.js'
+import { openDescriptors } from '../support/proc.js'
 import { noStagedFiles } from '../support/writes.js'
 
 let dir: string
@@ -43,20 +43,6 @@ interface Sluice {
   stop(): Promise<number | string>
 }
 
-function openFiles(pid: number, kind?: string): number {
-  const fds = readdirSync(`/proc/${pid}/fd`)
-  if (kind === undefined) return fds.length
-  let count = 0
-  for (const fd of fds) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).includes(kind)) count++
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return count
-}
-
 async function sluice(...flags: string[]): Promise<Sluice> {
   // One process (not a cluster): the descriptors counted and the limits tested are its own.
   const cli = runCli([
@@ -74,7 +60,7 @@ async function sluice(...flags: string[]): Promise<Sluice> {
   return {
     cli,
     port,
-    fds: (kind?: string) => openFiles(cli.child.pid!, kind),
+    fds: (kind?: string) => openDescriptors(cli.child.pid!, kind),
     async stop() {
       cli.child.kill('SIGTERM')
       return cli.exited

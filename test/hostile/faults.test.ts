@@ -7,7 +7,6 @@
  */
 
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -27,6 +26,7 @@ import {
   runCli,
   startServer,
 } from '../support/server.js'
+import { cpuMs, openDescriptors } from '../support/proc.js'
 
 let site: SiteFixture
 
@@ -143,17 +143,6 @@ describe('an error in one request never takes the process down', () => {
   })
 })
 
-/** CPU time (user + system) the process has used, in milliseconds, from /proc. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime
-  return (ticks * 1000) / 100 // USER_HZ is 100 on Linux
-}
-
-function fds(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length
-}
-
 /** Opens `count` connections that send nothing; those the server cannot take are closed. */
 async function hold(port: number, count: number): Promise<Socket[]> {
   const sockets: Socket[] = []
@@ -249,7 +238,7 @@ describe('out of file descriptors (a child started under ulimit -n 160)', () => 
     // A connection cap above the descriptor limit, so the descriptors run out first.
     const flags = ['--max-connections', '1000', '--keep-alive-timeout', '60']
     await starved(flags, async ({ port, pid, cli, client, held }) => {
-      assert.ok(fds(pid) >= LIMIT - 2, `${fds(pid)} descriptors in use`)
+      assert.ok(openDescriptors(pid) >= LIMIT - 2, `${openDescriptors(pid)} descriptors in use`)
       // A file not asked for yet: one already served may be answered from memory, no descriptor.
       const res = await client.get('/data.json')
       assertClean(res, 'out of descriptors', { allow5xx: true })

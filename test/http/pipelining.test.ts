@@ -7,7 +7,7 @@
  */
 
 import assert from 'node:assert/strict'
-import { readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -18,6 +18,7 @@ import { createFsStore, type FsStore } from '../../src/store/fs-store.js'
 import type { Lookup, OpenedFile, Store } from '../../src/store/store.js'
 import { senderStats } from '../../src/store/file-sender.js'
 import { deterministicBytes } from '../support/fixtures.js'
+import { openDescriptors } from '../support/proc.js'
 import { type Listening, serve, tempRoot } from '../support/server.js'
 
 const SIZE = 8 * 1024 * 1024
@@ -30,19 +31,6 @@ before(async () => {
   writeFileSync(join(dir, NAME), deterministicBytes(SIZE, 9))
 })
 after(() => cleanup())
-
-/** This process's open descriptors whose target names the file (Linux). */
-function descriptorsOf(name: string): number {
-  let count = 0
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).endsWith(name)) count++
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return count
-}
 
 /** Waits (up to a generous deadline, not a timing assertion) until `check` holds. */
 async function eventually(check: () => boolean, what: () => string): Promise<void> {
@@ -127,8 +115,8 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
       )
       // The file is not settled yet (not cached): every request had its own descriptor.
       await eventually(
-        () => descriptorsOf(NAME) === 0,
-        () => `${descriptorsOf(NAME)} descriptors of the file still open`,
+        () => openDescriptors('self', NAME) === 0,
+        () => `${openDescriptors('self', NAME)} descriptors of the file still open`,
       )
     })
   })
@@ -145,8 +133,8 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
           () => `${counts.opened - counts.closed} of ${counts.opened} files never closed`,
         )
         await eventually(
-          () => descriptorsOf(NAME) === 0,
-          () => `${descriptorsOf(NAME)} descriptors of the file still open`,
+          () => openDescriptors('self', NAME) === 0,
+          () => `${openDescriptors('self', NAME)} descriptors of the file still open`,
         )
       },
       (store) => (streaming = streamingOnly(store)),
@@ -189,7 +177,7 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
     await withServer(async (server, store) => {
       const warm = await fetch(`${server.url}/${NAME}`)
       assert.equal((await warm.arrayBuffer()).byteLength, SIZE)
-      assert.equal(descriptorsOf(NAME), 1, 'the file is held open by the cache')
+      assert.equal(openDescriptors('self', NAME), 1, 'the file is held open by the cache')
       for (let i = 0; i < 3; i++) await pipelineAndReset(server.port, 2 + i)
       await eventually(
         () => senderStats().sending === 0 && senderStats().chunkBytes === 0,
@@ -197,13 +185,15 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
       )
       // Only the cache's own share is left.
       await eventually(
-        () => descriptorsOf(NAME) === 1,
-        () => `${descriptorsOf(NAME)} descriptors of the file open, the cache's only expected`,
+        () => openDescriptors('self', NAME) === 1,
+        () =>
+          `${openDescriptors('self', NAME)} descriptors of the file open, the cache's only expected`,
       )
       await store.close()
       await eventually(
-        () => descriptorsOf(NAME) === 0,
-        () => `${descriptorsOf(NAME)} descriptors of the file open after the store closed`,
+        () => openDescriptors('self', NAME) === 0,
+        () =>
+          `${openDescriptors('self', NAME)} descriptors of the file open after the store closed`,
       )
     })
   })

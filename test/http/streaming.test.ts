@@ -5,13 +5,13 @@
  */
 
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
 import { open, rename, truncate, unlink, writeFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { deterministicBytes, expectedEtag } from '../support/fixtures.js'
+import { openDescriptors } from '../support/proc.js'
 import { ADAPTERS, type RunningServer, startServer, tempRoot } from '../support/server.js'
 
 const SIZE = 32 * 1024 * 1024
@@ -156,21 +156,23 @@ for (const adapter of ADAPTERS) {
     })
 
     describe('a client that goes away', () => {
-      function openFds(): number {
-        return readdirSync('/proc/self/fd').length
-      }
-
       test('releases the file handle at once', async () => {
         await writeFile(join(dir, 'big.bin'), original)
         await sleep(50)
-        const baseline = openFds()
+        const baseline = openDescriptors('self')
         const downloads = Array.from({ length: 20 }, () => slowDownload('/big.bin'))
         await Promise.all(downloads.map((d) => d.head))
-        assert.ok(openFds() >= baseline + 20, 'each download holds a socket and a file')
+        assert.ok(
+          openDescriptors('self') >= baseline + 20,
+          'each download holds a socket and a file',
+        )
         for (const d of downloads) d.socket.destroy()
         const deadline = Date.now() + 2000
-        while (openFds() > baseline && Date.now() < deadline) await sleep(10)
-        assert.ok(openFds() <= baseline, `${openFds()} fds open, baseline ${baseline}`)
+        while (openDescriptors('self') > baseline && Date.now() < deadline) await sleep(10)
+        assert.ok(
+          openDescriptors('self') <= baseline,
+          `${openDescriptors('self')} fds open, baseline ${baseline}`,
+        )
       })
     })
   })
