@@ -310,9 +310,12 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     root: config.root,
     writable: config.writes !== undefined,
     // A test-only switch, not a documented option: SLUICE_CACHE_WATCH=0 turns the cache's
-    // directory watching off, leaving the periodic check alone (test/cli/workers.test.ts uses
-    // it to prove that write notices between workers, not watchers, keep them consistent).
-    ...(process.env.SLUICE_CACHE_WATCH === '0' ? { cache: { watch: false } } : {}),
+    // directory watching off and puts its periodic check a minute away
+    // (test/cli/workers.test.ts uses it to prove that write notices between workers, not
+    // watchers or checks, keep them consistent).
+    ...(process.env.SLUICE_CACHE_WATCH === '0'
+      ? { cache: { watch: false, checkIntervalMs: 60_000 } }
+      : {}),
   })
   for (const warning of config.cors.warnings) logger.warn(warning)
   // CORS runs first: a request it refuses never reaches the engine's methods.

@@ -6,29 +6,23 @@
  */
 
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { deterministicBytes, expectedEtag, settle } from '../support/fixtures.js'
+import { childrenOf, openDescriptors } from '../support/proc.js'
 import { rawRequest, requestHead, runCli, tempRoot } from '../support/server.js'
 
-/** The pids of the processes whose parent is `pid` (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  const children: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (parent === pid) children.push(Number(entry))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return children
+/** A keep-alive connection that has had one GET answered, left open. */
+function answeredConnection(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('error', reject)
+    socket.once('data', () => resolve(socket))
+    socket.write(requestHead('GET', '/a.txt') + '\r\n')
+  })
 }
 
 function isAlive(pid: number): boolean {
@@ -55,6 +49,19 @@ test('--workers 2: one URL, two processes, each answering', async () => {
       assert.equal(res.status, 200)
       assert.equal(res.body.toString(), 'a\n')
     }
+    // Each worker holds some of four answered keep-alive connections held open.
+    const workers = childrenOf(cli.child.pid!)
+    const before = workers.map((pid) => openDescriptors(pid, 'socket:'))
+    const held = await Promise.all([1, 2, 3, 4].map(() => answeredConnection(port)))
+    try {
+      const after = workers.map((pid) => openDescriptors(pid, 'socket:'))
+      assert.ok(
+        after.every((count, i) => count > before[i]!),
+        `sockets per worker: ${before.join(', ')} before, ${after.join(', ')} with 4 held`,
+      )
+    } finally {
+      for (const socket of held) socket.destroy()
+    }
   } finally {
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited, 0)
@@ -67,7 +74,8 @@ test('--workers 2: a write answered by one worker is what every worker serves ne
   const names = ['one.txt', 'two.txt', 'three.txt']
   for (const name of names) await writeFile(join(dir, name), `old ${name}\n`)
   await settle() // settled files are what the workers' caches keep
-  // Without change notices, only the notice between workers can make the next GET exact.
+  // Without change notices or periodic checks (a minute away), only the notice between
+  // workers can make the next GET exact.
   const cli = runCli(['serve', dir, '--port', '0', '--workers', '2', '--writable', '--quiet'], {
     env: { SLUICE_CACHE_WATCH: '0' },
   })
