@@ -7,7 +7,7 @@
  */
 
 import assert from 'node:assert/strict'
-import { statSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
@@ -18,7 +18,7 @@ import { createFileLane, fileLaneStats } from '../../src/http/fast-path.js'
 import { createNodeHandler } from '../../src/http/server.js'
 import { createFsStore } from '../../src/store/fs-store.js'
 import type { HeldRepresentation, Store } from '../../src/store/store.js'
-import { deterministicBytes } from '../support/fixtures.js'
+import { deterministicBytes, settled } from '../support/fixtures.js'
 import { rawRequest, requestHead, serve, tempRoot } from '../support/server.js'
 
 setFlagsFromString('--expose-gc')
@@ -36,8 +36,7 @@ before(async () => {
     writeFileSync(join(dir, `f${i}.bin`), deterministicBytes(FILE_BYTES, i + 1))
   }
   // Only settled versions (ctime two seconds old) are cached, and so answered by the lane.
-  const changed = statSync(join(dir, `f${FILES - 1}.bin`)).ctimeMs
-  await sleep(Math.max(0, changed + 2500 - Date.now()))
+  await settled(join(dir, `f${FILES - 1}.bin`))
 })
 after(() => cleanup())
 

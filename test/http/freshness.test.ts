@@ -23,7 +23,7 @@ import {
   DEFAULT_CACHE_OPTIONS,
   type RepresentationCacheOptions,
 } from '../../src/store/representation-cache.js'
-import { deterministicBytes, expectedEtag, settle } from '../support/fixtures.js'
+import { deterministicBytes, expectedEtag, settle, settled } from '../support/fixtures.js'
 import {
   ADAPTERS,
   type RawResponse,
@@ -128,12 +128,6 @@ async function rewriteInPlace(path: string, content: string | Buffer): Promise<v
     await handle.close()
   }
   await utimes(path, before.atime, before.mtime)
-}
-
-/** Waits until the file at `path` is settled: its ctime more than 2.5 s old. */
-async function settled(path: string): Promise<void> {
-  const changed = (await stat(path)).ctimeMs
-  await sleep(Math.max(0, changed + 2500 - Date.now()))
 }
 
 /** What `exchange` returns for a connection closed before any byte of a response. */

@@ -7,7 +7,7 @@
  */
 
 import assert from 'node:assert/strict'
-import { statSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -17,7 +17,7 @@ import { createNodeHandler } from '../../src/http/server.js'
 import { createFsStore, type FsStore } from '../../src/store/fs-store.js'
 import type { Lookup, OpenedFile, Store } from '../../src/store/store.js'
 import { senderStats } from '../../src/store/file-sender.js'
-import { deterministicBytes } from '../support/fixtures.js'
+import { deterministicBytes, settled } from '../support/fixtures.js'
 import { openDescriptors } from '../support/proc.js'
 import { type Listening, serve, tempRoot } from '../support/server.js'
 
@@ -172,8 +172,7 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
 
   test('the same for a file the cache keeps open (fast lane or engine)', async () => {
     // Settled (its ctime two seconds old): the cache keeps it, and its descriptor, open.
-    const changed = statSync(join(dir, NAME)).ctimeMs
-    await sleep(Math.max(0, changed + 2500 - Date.now()))
+    await settled(join(dir, NAME))
     await withServer(async (server, store) => {
       const warm = await fetch(`${server.url}/${NAME}`)
       assert.equal((await warm.arrayBuffer()).byteLength, SIZE)

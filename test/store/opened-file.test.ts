@@ -5,10 +5,9 @@
  */
 
 import assert from 'node:assert/strict'
-import { closeSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { identityOf } from '../../src/store/file-identity.js'
 import { createFsStore } from '../../src/store/fs-store.js'
 import {
@@ -17,7 +16,7 @@ import {
   StaleRepresentationError,
 } from '../../src/store/opened-file.js'
 import { RepresentationCache } from '../../src/store/representation-cache.js'
-import { deterministicBytes } from '../support/fixtures.js'
+import { deterministicBytes, settled } from '../support/fixtures.js'
 import { tempRoot } from '../support/server.js'
 
 let dir: string
@@ -86,7 +85,7 @@ describe('shared descriptors', () => {
 describe('the filesystem store', () => {
   test('an entry dropped after the cache answered: the store looks the path up again', async () => {
     // Settled (ctime two seconds old), so that the cache keeps the file open.
-    await sleep(Math.max(0, statSync(join(dir, 'large.bin')).ctimeMs + 2500 - Date.now()))
+    await settled(join(dir, 'large.bin'))
     const store = createFsStore(dir, { cache: { maxFileBytes: 0, watch: false } })
     const cache = store.cache!
     const first = await store.open(['large.bin'])

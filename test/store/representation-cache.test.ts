@@ -8,10 +8,10 @@ import assert from 'node:assert/strict'
 import { appendFileSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { identityOf } from '../../src/store/file-identity.js'
 import { createFsStore } from '../../src/store/fs-store.js'
 import { type EntryState, RepresentationCache } from '../../src/store/representation-cache.js'
+import { settled } from '../support/fixtures.js'
 import { tempRoot } from '../support/server.js'
 
 let root: string
@@ -93,7 +93,7 @@ describe('admission after changes', () => {
 
   test('a log file appended to in the root while a file is looked up: the file is cached', async () => {
     // Only settled versions (ctime two seconds old) are cached.
-    await sleep(Math.max(0, statSync(join(root, 'page.html')).ctimeMs + 2500 - Date.now()))
+    await settled(join(root, 'page.html'))
     const store = createFsStore(root)
     const cache = store.cache!
     // Every lookup sees an append to the log (and its watcher's notice) while it runs.

@@ -4,6 +4,7 @@
  */
 
 import { createHash } from 'node:crypto'
+import { statSync } from 'node:fs'
 import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -47,6 +48,12 @@ export interface SiteFixture {
  */
 export async function settle(): Promise<void> {
   await sleep(RACY_WINDOW_MS + 200)
+}
+
+/** Waits until the file at `path` is settled: its last change (ctime) past the racy window. */
+export async function settled(path: string): Promise<void> {
+  const changed = statSync(path).ctimeMs
+  await sleep(Math.max(0, changed + RACY_WINDOW_MS + 500 - Date.now()))
 }
 
 /**
