@@ -5,9 +5,11 @@
  * - No read-ahead: a chunk is read only once the previous one has been handed to the kernel,
  *   so a connection holds at most one chunk in memory, and only while its client is slow.
  * - Chunk size adapted to concurrency: large (up to 1 MiB) while few bodies are being sent, so
- *   a fast download costs few system calls; small (down to 4 KiB) when many are: the bodies in
- *   flight share a budget of 4 MiB of chunks, so a thousand slow downloads hold about 4 MiB
- *   (4 KiB each), not hundreds, and more than a thousand hold 4 KiB each.
+ *   a fast download costs few system calls and event-loop turns; small (down to 4 KiB) when
+ *   many are. The bodies in flight share a budget of chunks: 16 MiB for up to 64 of them (1 MiB
+ *   each for 16: 1 MiB ranges were sent half again as fast as with 256 KiB chunks, see
+ *   docs/PERFORMANCE.md), falling to 4 MiB by 256, so a thousand slow downloads hold about
+ *   4 MiB (4 KiB each), not hundreds, and more than a thousand hold 4 KiB each.
  * - Buffers come from a small pool and go back once written, so a long download does not
  *   allocate (and fault in) a fresh buffer per chunk.
  * - At most `MAX_READS` reads at once across all bodies, queued in order: the libuv thread pool
@@ -84,12 +86,16 @@ export type SendDone = (error: Error | undefined, bytes: number) => void
 
 const MIN_CHUNK = 4 * 1024
 const MAX_CHUNK = 1024 * 1024
-/** What all bodies being sent may hold in chunks together, before chunks get smaller. */
-const CHUNK_BUDGET = 4 * 1024 * 1024
+/** What all bodies being sent may hold in chunks together while few are (see chunkBudget). */
+const LARGE_BUDGET = 16 * 1024 * 1024
+/** ... and while many are. */
+const SMALL_BUDGET = 4 * 1024 * 1024
+/** Bodies in flight up to which the large budget holds; it falls to the small one by 4 times as many. */
+const FEW_BODIES = 64
 /** Reads in flight at once, all bodies together (the libuv thread pool has four threads). */
 const MAX_READS = 2
 /** Bytes of idle buffers kept for reuse: the most that bodies in flight hold at once. */
-const POOL_BYTES = 8 * 1024 * 1024
+const POOL_BYTES = LARGE_BUDGET
 /** How often unused sizes are let go of. */
 const POOL_TRIM_MS = 2000
 
@@ -98,11 +104,24 @@ let sending = 0
 let inUse = 0
 
 /**
- * The chunk size for the next read, a power of 2: the budget shared by the bodies in flight,
+ * What the bodies in flight may hold in chunks together: LARGE_BUDGET for up to FEW_BODIES of
+ * them, then shrinking in proportion until it reaches SMALL_BUDGET (at 4 × FEW_BODIES), so the
+ * chunk size (the budget's share) falls smoothly: 256 KiB at 64 bodies, 64 KiB at 128, 16 KiB
+ * at 256, 4 KiB from 1024.
+ */
+export function chunkBudget(bodies: number): number {
+  if (bodies <= FEW_BODIES) return LARGE_BUDGET
+  return Math.max(SMALL_BUDGET, (LARGE_BUDGET * FEW_BODIES) / bodies)
+}
+
+/**
+ * The chunk size for the next read, a power of 2: the budget's share for each body in flight,
  * and no more than what is left of it (bodies that started alone may still hold large chunks).
  */
 function chunkSize(): number {
-  const share = Math.min(CHUNK_BUDGET / Math.max(1, sending), CHUNK_BUDGET - inUse)
+  const bodies = Math.max(1, sending)
+  const budget = chunkBudget(bodies)
+  const share = Math.min(budget / bodies, budget - inUse)
   let size = MIN_CHUNK
   while (size < MAX_CHUNK && size * 2 <= share) size *= 2
   return size

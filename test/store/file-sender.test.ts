@@ -14,6 +14,7 @@ import { identityOf } from '../../src/store/file-identity.js'
 import {
   type BodyPiece,
   type ByteSink,
+  chunkBudget,
   sendPieces,
   senderStats,
 } from '../../src/store/file-sender.js'
@@ -134,16 +135,30 @@ describe('sendPieces', () => {
     const sent = many.map((sink) => send(fd, identity, [{ start: 0, end: 256 * 1024 - 1 }], sink))
     while (many.some((sink) => sink.chunks.length === 0)) await new Promise(setImmediate)
     const held = many.reduce((sum, sink) => sum + sink.largestWrite, 0)
-    // The shared budget (4 MiB), plus the 4 KiB minimum a body gets once it is spent.
-    assert.ok(held <= 4 * 1024 * 1024 + 200 * 4 * 1024, `${held} bytes held by 200 bodies`)
+    // The budget while few bodies are in flight (16 MiB: the first ones took 1 MiB each), plus
+    // the 4 KiB minimum a body gets once it is spent.
+    assert.ok(held <= 16 * 1024 * 1024 + 200 * 4 * 1024, `${held} bytes held by 200 bodies`)
     const last = many.at(-1)!.largestWrite
-    // Its share of the budget, 4 MiB / 200, rounded down to a power of two.
+    // At most its share of the budget for 200, 16 MiB × 64 / 200 / 200, as a power of two.
     assert.ok(last <= 16 * 1024, `the 200th body reads ${last} bytes at a time`)
     for (const sink of many) sink.release()
     const results = await Promise.all(sent)
     closeSync(fd)
     assert.ok(results.every((r) => r.error === undefined))
     assert.ok(many.every((sink) => sink.bytes.equals(content.subarray(0, 256 * 1024))))
+  })
+
+  test('the chunk budget: 16 MiB for up to 64 bodies, falling in proportion to 4 MiB by 256', () => {
+    const MiB = 1024 * 1024
+    for (const bodies of [1, 16, 64]) assert.equal(chunkBudget(bodies), 16 * MiB)
+    assert.equal(chunkBudget(128), 8 * MiB)
+    for (const bodies of [256, 1000, 100_000]) assert.equal(chunkBudget(bodies), 4 * MiB)
+    for (let bodies = 1; bodies < 2000; bodies++) {
+      assert.ok(chunkBudget(bodies + 1) <= chunkBudget(bodies), `never grows (${bodies})`)
+      // No cliff: one more body never takes more than the budget's per-body share away.
+      const drop = chunkBudget(bodies) - chunkBudget(bodies + 1)
+      assert.ok(drop <= chunkBudget(bodies) / bodies, `smooth at ${bodies}`)
+    }
   })
 
   test('thousands of bodies waiting for a read slot: each read once, none lost', async () => {
