@@ -23,6 +23,7 @@ import { openFsStore } from '../store/fs-store.js'
 import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from './config.js'
 import type { FileConfig } from './config-schema.js'
 import { parseChoice, parseFieldValue, parseFlags, parseInteger, UsageError } from './usage.js'
+import { keepYoungGenerationSmall } from './young-generation.js'
 import {
   announceToPrimary,
   defaultWorkers,
@@ -306,6 +307,7 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     logger.flush()
     return code
   }
+  keepYoungGenerationSmall()
   const store = await openFsStore({
     root: config.root,
     writable: config.writes !== undefined,

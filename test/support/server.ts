@@ -160,9 +160,16 @@ export interface CliProcess {
  */
 export function runCli(
   args: string[],
-  options: { cwd?: string; fdLimit?: number; script?: string; env?: Record<string, string> } = {},
+  options: {
+    cwd?: string
+    fdLimit?: number
+    script?: string
+    env?: Record<string, string>
+    /** Flags for node itself, before the script. */
+    nodeArgs?: string[]
+  } = {},
 ): CliProcess {
-  const argv = [options.script ?? CLI, ...args]
+  const argv = [...(options.nodeArgs ?? []), options.script ?? CLI, ...args]
   const [command, commandArgs] =
     options.fdLimit === undefined
       ? [process.execPath, argv]
