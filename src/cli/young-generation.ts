@@ -9,6 +9,9 @@
  * `sluice` cannot do for its own process; the growth factor is read on every growth, so
  * setting it to 1 once the process runs keeps the young generation at its starting size.
  * Someone who sized the young generation themselves (node flags or NODE_OPTIONS) keeps theirs.
+ * Node warns that a flag set after start may do nothing (or worse, for flags that change
+ * compiled code); this one is a number V8 reads when it grows the space, and
+ * test/cli/young-generation.test.ts checks that it takes effect on the Node that runs it.
  */
 
 import { setFlagsFromString } from 'node:v8'
