@@ -1,10 +1,14 @@
 /**
  * The logger: pino, writing JSON lines, or human-readable lines through pino-pretty.
+ *
+ * pino-pretty (CommonJS) is required only when the pretty format is asked for, so a server
+ * logging JSON never loads it or its dependencies, and holds no memory for them.
  */
 
+import { createRequire } from 'node:module'
 import { Writable } from 'node:stream'
 import { type Logger, pino } from 'pino'
-import pretty from 'pino-pretty'
+import type pinoPretty from 'pino-pretty'
 
 export type { Logger }
 export type LogFormat = 'json' | 'pretty'
@@ -20,6 +24,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const level = options.quiet ? 'warn' : 'info'
   const base = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }
   if (options.format === 'pretty') {
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPretty
     return pino(
       base,
       pretty({

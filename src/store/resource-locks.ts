@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { tryLock, unlock } from 'fs-native-extensions'
+import { tryLock, unlock } from './native-locks.js'
 import { StoreUnavailableError } from './store.js'
 
 /** The directory, directly under the root, that holds the stripe lock files. */

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import type { Dirent } from 'node:fs'
 import { type FileHandle, lstat, open, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { tryLock, unlock } from 'fs-native-extensions'
+import { tryLock, unlock } from './native-locks.js'
 import { LOCK_DIRECTORY } from './resource-locks.js'
 
 /** Every name sluice keeps for itself in a served tree starts with this. */

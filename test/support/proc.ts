@@ -37,6 +37,17 @@ export function childrenOf(pid: number): number[] {
   return children
 }
 
+/** The files mapped into process `pid`'s (or this process's) memory: its code, native addons. */
+export function mappedFiles(pid: number | 'self'): Set<string> {
+  const files = new Set<string>()
+  for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+    // address perms offset dev inode [path]
+    const path = line.split(/\s+/, 6)[5]
+    if (path?.startsWith('/')) files.add(path)
+  }
+  return files
+}
+
 /** CPU time (user + system) process `pid` has used, in milliseconds. */
 export function cpuMs(pid: number): number {
   const fields = statFields(pid)
