@@ -1,14 +1,16 @@
 /**
  * S6's client, run as its own process: `count` connections each ask for the large file at
  * once and then read it slowly (paused sockets, resumed for one chunk every `readIntervalMs`),
- * while one fast client asks for the small file over a keep-alive connection every
- * `fastIntervalMs`. Prints one JSON line: when each slow download had its response headers,
- * and the fast client's latencies.
+ * while one fast client (bench/fast-client.ts, a process of its own, so that this one's busy
+ * event loop does not show in its latencies) asks for the small file over a keep-alive
+ * connection every `fastIntervalMs`. Prints one JSON line: when each slow download had its
+ * response headers, and the fast client's latencies.
  */
 
-import { Agent, request as httpRequest } from 'node:http'
+import { spawn } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import type { FastClientOptions, FastClientResult } from './fast-client.js'
 
 export interface SlowClientsOptions {
   readonly host: string
@@ -32,54 +34,50 @@ export interface SlowClientsResult {
   readonly statuses: Record<string, number>
   readonly errors: number
   readonly slowBytes: number
-  readonly fast: {
-    readonly requests: number
-    readonly failures: number
-    readonly p50Ms: number
-    readonly p99Ms: number
-    readonly maxMs: number
+  readonly fast: FastClientResult
+}
+
+/** The fast client's process, started and connected; `stop` ends it and gives its latencies. */
+async function startFastClient(
+  options: FastClientOptions,
+): Promise<{ stop: () => Promise<FastClientResult> }> {
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('fast-client.js', import.meta.url)), JSON.stringify(options)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  )
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (out.startsWith('ready\n')) resolve()
+    }
+    child.stdout.on('data', check)
+    void exited.then((code) => reject(new Error(`the fast client exited (${code})`)))
+  })
+  return {
+    stop: async () => {
+      child.stdin.end()
+      const code = await exited
+      if (code !== 0) throw new Error(`the fast client exited (${code})`)
+      return JSON.parse(out.slice('ready\n'.length)) as FastClientResult
+    },
   }
 }
 
 async function main(options: SlowClientsOptions): Promise<SlowClientsResult> {
-  const fastLatencies: number[] = []
-  let fastFailures = 0
-  let fastDone = false
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-  const fastGet = (): Promise<boolean> =>
-    new Promise<boolean>((resolve) => {
-      const req = httpRequest(
-        { host: options.host, port: options.port, path: options.fastPath, agent },
-        (res) => {
-          res.resume()
-          res.on('end', () => resolve(res.statusCode === 200))
-          res.on('error', () => resolve(false))
-        },
-      )
-      req.setTimeout(options.timeoutMs, () => req.destroy())
-      req.on('error', () => resolve(false))
-      req.end()
-    })
-  // The fast client is already connected (keep-alive) when the slow downloads start, so its
-  // latency is the server's responsiveness meanwhile, not its accept queue.
-  if (!(await fastGet())) throw new Error('the fast client could not GET before the downloads')
-  let startFast: () => void = () => {}
-  const fastStarted = new Promise<void>((resolve) => {
-    startFast = resolve
+  const fast = await startFastClient({
+    host: options.host,
+    port: options.port,
+    path: options.fastPath,
+    intervalMs: options.fastIntervalMs,
+    timeoutMs: options.timeoutMs,
   })
-  const fastLoop = (async () => {
-    await fastStarted
-    while (!fastDone) {
-      const sent = performance.now()
-      const ok = await fastGet()
-      if (ok) fastLatencies.push(performance.now() - sent)
-      else fastFailures++
-      await sleep(options.fastIntervalMs)
-    }
-  })()
 
   const started = performance.now()
-  startFast()
   const sockets: Socket[] = []
   const statuses: Record<string, number> = {}
   let withHeaders = 0
@@ -133,16 +131,9 @@ async function main(options: SlowClientsOptions): Promise<SlowClientsResult> {
   await finished
   clearTimeout(timeout)
   clearInterval(reader)
-  fastDone = true
-  await fastLoop
-  agent.destroy()
+  const fastResult = await fast.stop()
   for (const socket of sockets) socket.destroy()
 
-  fastLatencies.sort((a, b) => a - b)
-  const pick = (q: number) =>
-    fastLatencies.length === 0
-      ? Number.NaN
-      : fastLatencies[Math.min(fastLatencies.length - 1, Math.floor(q * fastLatencies.length))]!
   return {
     count: options.count,
     withHeaders,
@@ -150,13 +141,7 @@ async function main(options: SlowClientsOptions): Promise<SlowClientsResult> {
     statuses,
     errors,
     slowBytes,
-    fast: {
-      requests: fastLatencies.length,
-      failures: fastFailures,
-      p50Ms: pick(0.5),
-      p99Ms: pick(0.99),
-      maxMs: fastLatencies.length === 0 ? Number.NaN : fastLatencies[fastLatencies.length - 1]!,
-    },
+    fast: fastResult,
   }
 }
 
