@@ -14,6 +14,7 @@ import { ContentTagCache, opaqueTagOf } from './content-tags.js'
 import { identityOf, isSettled, sameIdentity } from './file-identity.js'
 import { FsWriter } from './fs-writes.js'
 import { contentTypeFor } from './media-types.js'
+import { loadNativeLocks } from './native-locks.js'
 import {
   closeQuietly,
   descriptorFile,
@@ -362,6 +363,9 @@ export function createFsStore(
 export async function openFsStore(options: FsStoreOptions): Promise<FsStore> {
   const { root, writable, ...rest } = options
   const store = createFsStore(root, rest)
-  if (writable) await sweepStagedFiles(store.root)
+  if (writable) {
+    loadNativeLocks()
+    await sweepStagedFiles(store.root)
+  }
   return store
 }
