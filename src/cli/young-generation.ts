@@ -3,7 +3,7 @@
  * born) grow from 1 MiB semi-spaces to 16 MiB ones under a steady allocation rate, and a server
  * allocates steadily. With a thousand slow downloads that reserve was about a fifth of the
  * process (docs/PERFORMANCE.md, S6: 105 MiB peak RSS, 84 MiB without the growth) and bought no
- * measurable throughput: the collector's share of CPU time stayed about 2% in S1 to S3.
+ * measurable throughput: the collector's share of CPU time stayed about 2% in S1.
  *
  * The size can only be set when node starts (`--max-semi-space-size`), which an installed
  * `sluice` cannot do for its own process; the growth factor is read on every growth, so

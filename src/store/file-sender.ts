@@ -90,7 +90,7 @@ const MAX_CHUNK = 1024 * 1024
 const LARGE_BUDGET = 16 * 1024 * 1024
 /** ... and while many are. */
 const SMALL_BUDGET = 4 * 1024 * 1024
-/** Bodies in flight up to which the large budget holds; it falls to the small one by 4 times as many. */
+/** Bodies in flight up to which the large budget holds (the small one holds from 4 × as many). */
 const FEW_BODIES = 64
 /** Reads in flight at once, all bodies together (the libuv thread pool has four threads). */
 const MAX_READS = 2
