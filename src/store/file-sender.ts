@@ -86,6 +86,13 @@ export type SendDone = (error: Error | undefined, bytes: number) => void
 
 const MIN_CHUNK = 4 * 1024
 const MAX_CHUNK = 1024 * 1024
+/**
+ * The most a body longer than one chunk reads first. Until its client has taken that chunk,
+ * nothing tells a fast client from a slow one, and a slow one holds its chunk for as long as it
+ * takes to read it: the first bodies of a crowd would otherwise each hold 1 MiB, taken while
+ * they were alone, long after the crowd has shrunk everyone's share.
+ */
+const FIRST_CHUNK = 64 * 1024
 /** What all bodies being sent may hold in chunks together while few are (see chunkBudget). */
 const LARGE_BUDGET = 16 * 1024 * 1024
 /** ... and while many are. */
@@ -221,6 +228,13 @@ function readDone(): void {
 
 const GONE = 'client went away'
 
+/** The bytes a body reads from the file (its ranges, not the buffers between them). */
+function fileBytes(pieces: readonly BodyPiece[]): number {
+  let bytes = 0
+  for (const piece of pieces) if (!Buffer.isBuffer(piece)) bytes += piece.end - piece.start + 1
+  return bytes
+}
+
 /**
  * One body being sent. Everything a step needs lives in fields and callbacks bound once, so a
  * step allocates nothing of its own: with a thousand slow downloads, objects that live as long
@@ -228,6 +242,7 @@ const GONE = 'client went away'
  */
 class Sender {
   #index = 0
+  #firstStep = true
   /** The next file position to read within the current range piece (-1: at its start). */
   #position = -1
   #bytes = 0
@@ -286,7 +301,12 @@ class Sender {
 
   #step(): void {
     if (this.#aborted || this.sink.destroyed) return this.#finish(new Error(GONE))
-    const size = chunkSize()
+    let size = chunkSize()
+    if (this.#firstStep) {
+      this.#firstStep = false
+      // A body that fits in one chunk is still read at once (one read, one write).
+      if (size > FIRST_CHUNK && fileBytes(this.pieces) > size) size = FIRST_CHUNK
+    }
     const pieces = this.pieces
     let used = 0
     let count = 0

@@ -135,8 +135,9 @@ describe('sendPieces', () => {
     const sent = many.map((sink) => send(fd, identity, [{ start: 0, end: 256 * 1024 - 1 }], sink))
     while (many.some((sink) => sink.chunks.length === 0)) await new Promise(setImmediate)
     const held = many.reduce((sum, sink) => sum + sink.largestWrite, 0)
-    // The budget while few bodies are in flight (16 MiB: the first ones took 1 MiB each), plus
-    // the 4 KiB minimum a body gets once it is spent.
+    // The budget while few bodies are in flight (16 MiB: the first ones, each fitting in one
+    // chunk, took all of their 256 KiB at once), plus the 4 KiB minimum a body gets once it is
+    // spent.
     assert.ok(held <= 16 * 1024 * 1024 + 200 * 4 * 1024, `${held} bytes held by 200 bodies`)
     const last = many.at(-1)!.largestWrite
     // At most its share of the budget for 200, 16 MiB × 64 / 200 / 200, as a power of two.
@@ -146,6 +147,20 @@ describe('sendPieces', () => {
     closeSync(fd)
     assert.ok(results.every((r) => r.error === undefined))
     assert.ok(many.every((sink) => sink.bytes.equals(content.subarray(0, 256 * 1024))))
+  })
+
+  test('a body longer than one chunk reads 64 KiB first; one that fits in a chunk is read at once', async () => {
+    const { fd, identity } = open('first.bin', content)
+    const long = new TestSink()
+    await send(fd, identity, [{ start: 0, end: SIZE - 1 }], long)
+    assert.equal(long.chunks[0]!.length, 64 * 1024)
+    assert.equal(long.largestWrite, 1024 * 1024, 'then chunks of its share')
+    assert.ok(long.bytes.equals(content))
+    const short = new TestSink()
+    await send(fd, identity, [{ start: 5, end: 5 + 1024 * 1024 - 1 }], short)
+    closeSync(fd)
+    assert.equal(short.chunks.length, 1)
+    assert.ok(short.bytes.equals(content.subarray(5, 5 + 1024 * 1024)))
   })
 
   test('the chunk budget: 16 MiB for up to 64 bodies, falling in proportion to 4 MiB by 256', () => {
