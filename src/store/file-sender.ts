@@ -10,6 +10,9 @@
  *   each for 16: 1 MiB ranges were sent half again as fast as with 256 KiB chunks, see
  *   docs/PERFORMANCE.md), falling to 4 MiB by 256, so a thousand slow downloads hold about
  *   4 MiB (4 KiB each), not hundreds, and more than a thousand hold 4 KiB each.
+ * - A body longer than one chunk reads 64 KiB first (`FIRST_CHUNK`): the first slow clients of
+ *   a crowd then hold 64 KiB each rather than the 1 MiB they were given while alone. A body
+ *   that fits in one chunk (a 1 MiB range) is still read at once.
  * - Buffers come from a small pool and go back once written, so a long download does not
  *   allocate (and fault in) a fresh buffer per chunk.
  * - At most `MAX_READS` reads at once across all bodies, queued in order: the libuv thread pool
