@@ -105,14 +105,18 @@ async function withServer(
 
 const linux = process.platform === 'linux'
 
+/** Every sender has finished and given its chunks back. */
+const allSendersFinished = () =>
+  eventually(
+    () => senderStats().sending === 0 && senderStats().chunkBytes === 0,
+    () => `senders still in flight: ${JSON.stringify(senderStats())}`,
+  )
+
 describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /proc' }, () => {
   test('every sender finishes: no chunk budget and no descriptor left behind', async () => {
     await withServer(async (server) => {
       for (let i = 0; i < 3; i++) await pipelineAndReset(server.port, 2 + i)
-      await eventually(
-        () => senderStats().sending === 0 && senderStats().chunkBytes === 0,
-        () => `senders still in flight: ${JSON.stringify(senderStats())}`,
-      )
+      await allSendersFinished()
       // The file is not settled yet (not cached): every request had its own descriptor.
       await eventually(
         () => openDescriptors('self', NAME) === 0,
@@ -178,10 +182,7 @@ describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /p
       assert.equal((await warm.arrayBuffer()).byteLength, SIZE)
       assert.equal(openDescriptors('self', NAME), 1, 'the file is held open by the cache')
       for (let i = 0; i < 3; i++) await pipelineAndReset(server.port, 2 + i)
-      await eventually(
-        () => senderStats().sending === 0 && senderStats().chunkBytes === 0,
-        () => `senders still in flight: ${JSON.stringify(senderStats())}`,
-      )
+      await allSendersFinished()
       // Only the cache's own share is left.
       await eventually(
         () => openDescriptors('self', NAME) === 1,
