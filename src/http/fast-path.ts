@@ -17,10 +17,10 @@
  * request-target string, the resource path it names, looked up in the store on every request.
  */
 
-import type { IncomingHttpHeaders } from 'node:http'
 import { formatHttpDate } from '../core/http-date.js'
 import type { HeldRepresentation, ResourcePath, Store } from '../store/store.js'
 import type { ReplyNotes } from './reply.js'
+import type { RequestHeaders } from './request-fields.js'
 import { isHidden, parseTarget } from './target.js'
 
 export interface FastReply {
@@ -38,7 +38,7 @@ export interface FastReply {
 export type FastLane = (
   method: string,
   url: string,
-  headers: IncomingHttpHeaders,
+  headers: RequestHeaders,
 ) => FastReply | undefined
 
 interface Answers {

@@ -22,6 +22,7 @@ import {
 } from '../core/preconditions.js'
 import type { OpenedFile } from '../store/store.js'
 import { type Reply, type ReplyHeaders, textReply } from './reply.js'
+import { fieldValue, type RequestHeaders } from './request-fields.js'
 
 export interface ReadOptions {
   readonly cacheControl: string
@@ -30,7 +31,7 @@ export interface ReadOptions {
 
 export interface ReadRequest {
   readonly method: string
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly headers: RequestHeaders
 }
 
 /** Decides the response to GET or HEAD for `file`. Closes the file unless the reply reads it. */
@@ -52,10 +53,10 @@ export function replyWithFile(
   const verdict = evaluatePreconditions(
     request.method,
     {
-      ifMatch: field(headers['if-match']),
-      ifNoneMatch: field(headers['if-none-match']),
-      ifModifiedSince: field(headers['if-modified-since']),
-      ifUnmodifiedSince: field(headers['if-unmodified-since']),
+      ifMatch: fieldValue(headers['if-match']),
+      ifNoneMatch: fieldValue(headers['if-none-match']),
+      ifModifiedSince: fieldValue(headers['if-modified-since']),
+      ifUnmodifiedSince: fieldValue(headers['if-unmodified-since']),
     },
     current,
   )
@@ -83,11 +84,11 @@ export function replyWithFile(
     'Accept-Ranges': 'bytes',
   }
 
-  const range = request.method === 'GET' ? field(headers.range) : undefined
+  const range = request.method === 'GET' ? fieldValue(headers.range) : undefined
   if (range !== undefined) {
     const ranged = replyWithRanges(
       range,
-      field(headers['if-range']),
+      fieldValue(headers['if-range']),
       file,
       current,
       representation,
@@ -202,8 +203,4 @@ function freshBoundary(): string {
 function closeAndNone(file: OpenedFile): { kind: 'none' } {
   file.close()
   return { kind: 'none' }
-}
-
-function field(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value
 }
