@@ -25,7 +25,13 @@ export {
   withCorsFetch,
   writePreconditionsResponse,
 } from './adapters/fetch.js'
-export { checkWritePreconditions, createHandler, sendRepresentation } from './adapters/node.js'
+export {
+  checkWritePreconditions,
+  createHandler,
+  createServer,
+  sendRepresentation,
+  type ServerOptions,
+} from './adapters/node.js'
 export * from './core/byte-ranges.js'
 export * from './core/cors/check.js'
 export * from './core/cors/origin.js'
@@ -45,7 +51,18 @@ export {
   type RangeSource,
   replyWithRepresentation,
 } from './http/representation.js'
-export { createNodeHandler, type NodeHandler } from './http/node-handler.js'
+export {
+  createNodeHandler,
+  createStreamHandler,
+  type NodeHandler,
+  type RequestHandler,
+  type StreamHandler,
+} from './http/node-handler.js'
+export {
+  DEFAULT_SERVER_LIMITS,
+  type ServerLimits,
+  type TlsCredentials,
+} from './http/server.js'
 export { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from './http/write.js'
 export { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from './http/write-gate.js'
 export type { Logger } from './log.js'

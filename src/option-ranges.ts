@@ -17,6 +17,8 @@ export const INTEGER_RANGES = {
   'idle-timeout': [0, 86_400],
   'max-url-length': [64, 1_048_576],
   'max-header-size': [1024, 1_048_576],
+  'http2-max-streams': [1, 10_000],
+  'tls-handshake-timeout': [1, 300],
 } as const satisfies Record<string, readonly [min: number, max: number]>
 
 export type IntegerOption = keyof typeof INTEGER_RANGES

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { discardReply, textReply } from '../http/reply.js'
 import { writeReply } from '../http/reply-writer.js'
-import { NodeRequestContent } from '../http/request-content.js'
+import { framingOf, NodeRequestContent } from '../http/request-content.js'
 import { hasContent } from '../http/request-fields.js'
 import { responseWriterFor } from '../http/response-writer.js'
 import {
@@ -67,7 +67,9 @@ export function expressMiddleware(options: MiddlewareOptions): Middleware {
       return
     }
     const writer = responseWriterFor(res)
-    const body = writable ? new NodeRequestContent(req, writer) : undefined
+    const body = writable
+      ? new NodeRequestContent(req, req.headers, writer, framingOf(req))
+      : undefined
     engine({ method, url, headers: req.headers, base, body })
       .then((reply) => {
         if (fallthrough && reply.fallthrough) {

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { discardReply, type Reply } from '../http/reply.js'
 import { writeReply } from '../http/reply-writer.js'
-import { NodeRequestContent } from '../http/request-content.js'
+import { framingOf, NodeRequestContent } from '../http/request-content.js'
 import { responseWriterFor } from '../http/response-writer.js'
 import {
   type AppCorsSettings,
@@ -99,7 +99,9 @@ export async function fastifyPlugin(
     const method = raw.method ?? 'GET'
     const url = (raw.url ?? '/').slice(base.length)
     const writer = responseWriterFor(reply.raw)
-    const body = writable ? new NodeRequestContent(raw, writer) : undefined
+    const body = writable
+      ? new NodeRequestContent(raw, raw.headers, writer, framingOf(raw))
+      : undefined
     const decided = await engine({ method, url, headers: raw.headers, base, body })
     if (fallthrough && decided.fallthrough) {
       discardReply(decided)

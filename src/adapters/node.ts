@@ -5,11 +5,24 @@
  * and `res`, so they serve Express too, and Fastify through `request.raw` and `reply.raw`.
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import { createNodeHandler, type NodeHandler } from '../http/node-handler.js'
+import { createSecureContext } from 'node:tls'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Http2SecureServer } from 'node:http2'
+import {
+  createNodeHandler,
+  createStreamHandler,
+  type RequestHandler,
+} from '../http/node-handler.js'
 import { type DynamicRepresentation, replyWithRepresentation } from '../http/representation.js'
 import { writeReply } from '../http/reply-writer.js'
 import { responseWriterFor } from '../http/response-writer.js'
+import {
+  createHttpServer,
+  createTlsServer,
+  type ServerLimits,
+  TLS_SETTINGS,
+  type TlsCredentials,
+} from '../http/server.js'
 import { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from '../http/write-gate.js'
 import { resolveOptions, type SluiceOptions } from '../options.js'
 
@@ -20,9 +33,50 @@ import { resolveOptions, type SluiceOptions } from '../options.js'
  * import { createHandler } from 'sluice'
  * createServer(createHandler({ root: './public', cors: { origin: 'https://app.example' } })).listen(8080)
  */
-export function createHandler(options: SluiceOptions): NodeHandler {
+export function createHandler(options: SluiceOptions): RequestHandler {
   const { engine, logger } = resolveOptions(options)
   return createNodeHandler(engine, logger)
+}
+
+export type ServerOptions = SluiceOptions & {
+  /**
+   * Serve HTTPS: HTTP/2 and HTTP/1.1 on one port, chosen by ALPN, with this PEM certificate
+   * (chain) and private key. Without it, plaintext HTTP/1.1.
+   */
+  readonly tls?: TlsCredentials
+  /** The connection and request limits of `sluice serve` (docs/SECURITY.md), and its defaults. */
+  readonly limits?: ServerLimits
+}
+
+/**
+ * A server for `options.root` with `sluice serve`'s limits, not yet listening: node:http, or
+ * with `tls` a node:http2 TLS server answering HTTP/2 and HTTP/1.1 (options: docs/API.md).
+ * @example
+ * import { readFileSync } from 'node:fs'
+ * import { createServer } from 'sluice'
+ * const tls = { cert: readFileSync('cert.pem'), key: readFileSync('key.pem') }
+ * createServer({ root: './public', tls }).listen(8443)
+ */
+export function createServer(options: ServerOptions): Server | Http2SecureServer {
+  const { tls, limits = {}, ...rest } = options ?? ({} as ServerOptions)
+  const { engine, logger } = resolveOptions(rest)
+  const handler = createNodeHandler(engine, logger)
+  if (tls === undefined) return createHttpServer(handler, limits, logger)
+  checkTlsOption(tls)
+  const stream = createStreamHandler(engine, logger, limits.maxUrlLength)
+  return createTlsServer({ request: handler, stream }, tls, limits, logger)
+}
+
+function checkTlsOption(tls: TlsCredentials): void {
+  const pem = (value: unknown) => typeof value === 'string' || Buffer.isBuffer(value)
+  if (typeof tls !== 'object' || tls === null || !pem(tls.cert) || !pem(tls.key)) {
+    throw new TypeError("sluice: option 'tls': expected { cert, key }, each a PEM string or Buffer")
+  }
+  try {
+    createSecureContext({ ...TLS_SETTINGS, cert: tls.cert, key: tls.key })
+  } catch (error) {
+    throw new TypeError(`sluice: option 'tls': ${(error as Error).message}`)
+  }
 }
 
 /**

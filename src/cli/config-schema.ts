@@ -44,6 +44,13 @@ export const configSchema = z
       root: text('a directory path').describe('the directory to serve (the <root> argument)'),
       host: text('an address').describe('interface to listen on'),
       port: integerOption('port', 'port to listen on, 0 for any free port'),
+      'tls-cert': text('a file path').describe(
+        'PEM certificate (chain) for HTTPS, relative to this file; needs tls-key',
+      ),
+      'tls-key': text('a file path').describe(
+        "the certificate's PEM private key, relative to this file",
+      ),
+      'self-signed': flag('HTTPS with a development certificate for localhost'),
       'cache-control': SHARED_RULES.cacheControl,
       'max-ranges': SHARED_RULES.maxRanges,
       dotfiles: SHARED_RULES.dotfiles,
@@ -82,6 +89,14 @@ export const configSchema = z
       ),
       'max-url-length': integerOption('max-url-length', 'longest request-target in bytes'),
       'max-header-size': integerOption('max-header-size', 'largest request head in bytes'),
+      'http2-max-streams': integerOption(
+        'http2-max-streams',
+        'HTTP/2 streams open at once on one connection',
+      ),
+      'tls-handshake-timeout': integerOption(
+        'tls-handshake-timeout',
+        'seconds a client has to complete the TLS handshake',
+      ),
       cors: corsSchema,
       paths: z
         .record(z.string(), z.strictObject({ cors: z.union([corsSchema, z.literal(false)]) }), {

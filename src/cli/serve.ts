@@ -8,19 +8,27 @@ import { resolve } from 'node:path'
 import { DEFAULT_RANGE_LIMITS } from '../core/byte-ranges.js'
 import { withCors } from '../http/cors.js'
 import { createEngine, DEFAULT_CACHE_CONTROL } from '../http/engine.js'
-import { listen, shutdown } from '../http/connections.js'
-import { createNodeHandler } from '../http/node-handler.js'
+import { type AnyServer, listen, shutdown } from '../http/connections.js'
+import { createNodeHandler, createStreamHandler } from '../http/node-handler.js'
 import {
   createHttpServer,
+  createTlsServer,
   DEFAULT_SERVER_LIMITS,
   defaultMaxConnections,
   type ServerLimits,
+  TLS_SETTINGS,
 } from '../http/server.js'
 import { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from '../http/write.js'
 import { createLogger, type LogFormat } from '../log.js'
 import { openFsStore } from '../store/fs-store.js'
 import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from './config.js'
 import type { FileConfig } from './config-schema.js'
+import {
+  type CheckedCredentials,
+  loadTlsFiles,
+  selfSignedCredentials,
+  type TlsSource,
+} from './tls.js'
 import { parseChoice, parseFieldValue, parseFlags, parseInteger, UsageError } from './usage.js'
 import { keepYoungGenerationSmall } from './young-generation.js'
 import {
@@ -41,6 +49,12 @@ Serves the directory <root> over HTTP with exact range and conditional-request s
 Options:
   --host <address>         interface to listen on (default 127.0.0.1)
   --port <n>               port to listen on, 0 for any free port (default 8080)
+  --tls-cert <file>        serve HTTPS: HTTP/2 and HTTP/1.1 on one port (ALPN), with this
+                           PEM certificate (chain); needs --tls-key; reloaded on SIGHUP
+  --tls-key <file>         the certificate's PEM private key (not encrypted)
+  --self-signed            serve HTTPS with a development certificate for localhost,
+                           127.0.0.1 and ::1, made once and kept in
+                           $XDG_CACHE_HOME/sluice or ~/.cache/sluice (fingerprint printed)
   --cache-control <value>  Cache-Control of file responses (default "${DEFAULT_CACHE_CONTROL}")
   --max-ranges <n>         ranges honoured in one Range field; more and the field is
                            ignored (default ${DEFAULT_RANGE_LIMITS.maxRanges})
@@ -77,7 +91,10 @@ Limits (see docs/SECURITY.md; with --workers, each process has its own):
   --max-url-length <bytes> longest request-target; longer gets 414 (default ${DEFAULT_SERVER_LIMITS.maxUrlLength})
   --max-header-size <bytes>
                            largest request head (request line and header fields); larger
-                           gets 431 (default ${DEFAULT_SERVER_LIMITS.maxHeaderSize})
+                           gets 431; over HTTP/2 the largest header list (default ${DEFAULT_SERVER_LIMITS.maxHeaderSize})
+  --http2-max-streams <n>  HTTP/2 streams open at once on one connection (default ${DEFAULT_SERVER_LIMITS.http2MaxStreams})
+  --tls-handshake-timeout <s>
+                           seconds a client has to complete the TLS handshake (default ${DEFAULT_SERVER_LIMITS.tlsHandshakeTimeoutMs / 1000})
 
 CORS (see README "CORS"; without --cors-origin no origin may read responses cross-origin):
   --cors-origin <origin>   allow an origin: https://app.example, a pattern
@@ -97,6 +114,9 @@ CORS (see README "CORS"; without --cors-origin no origin may read responses cros
 const FLAGS = {
   host: { type: 'string' },
   port: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'self-signed': { type: 'boolean' },
   'cache-control': { type: 'string' },
   'max-ranges': { type: 'string' },
   dotfiles: { type: 'boolean' },
@@ -116,6 +136,8 @@ const FLAGS = {
   'idle-timeout': { type: 'string' },
   'max-url-length': { type: 'string' },
   'max-header-size': { type: 'string' },
+  'http2-max-streams': { type: 'string' },
+  'tls-handshake-timeout': { type: 'string' },
   'cors-origin': { type: 'string', multiple: true },
   'cors-credentials': { type: 'boolean' },
   'cors-methods': { type: 'string' },
@@ -130,6 +152,8 @@ export interface ServeConfig {
   readonly root: string
   readonly host: string
   readonly port: number
+  /** HTTPS (HTTP/2 and HTTP/1.1), and where its certificate comes from; absent: plain HTTP. */
+  readonly tls: TlsSource | undefined
   readonly cacheControl: string
   readonly maxRanges: number
   readonly dotfiles: boolean
@@ -176,6 +200,7 @@ export async function parseServeArgs(
     root,
     host,
     port: values.port === undefined ? (file.port ?? 8080) : parseIntegerFlag('port', values.port),
+    tls: await parseTls(values, file, loaded?.dir ?? cwd),
     cacheControl:
       cacheControl === undefined
         ? DEFAULT_CACHE_CONTROL
@@ -207,6 +232,35 @@ export async function parseServeArgs(
     quiet: values.quiet ?? file.quiet ?? false,
     cors: setUpCors(loaded?.config, values, fileName),
   }
+}
+
+/**
+ * `--tls-cert` and `--tls-key` (or the file's `tls-cert` and `tls-key`, relative to the file),
+ * or `--self-signed`. The files are read and checked now, so a bad one is a usage error.
+ */
+async function parseTls(
+  values: { 'tls-cert'?: string; 'tls-key'?: string; 'self-signed'?: boolean },
+  file: FileConfig,
+  fileDir: string,
+): Promise<TlsSource | undefined> {
+  const fromFile = (name: string | undefined) =>
+    name === undefined ? undefined : resolve(fileDir, name)
+  const certFile = values['tls-cert'] ?? fromFile(file['tls-cert'])
+  const keyFile = values['tls-key'] ?? fromFile(file['tls-key'])
+  const selfSigned = values['self-signed'] ?? file['self-signed'] ?? false
+  if (selfSigned) {
+    if (certFile !== undefined || keyFile !== undefined) {
+      throw new UsageError(
+        '--self-signed makes its own certificate: give it without --tls-cert and --tls-key',
+      )
+    }
+    return { kind: 'self-signed' }
+  }
+  if (certFile === undefined && keyFile === undefined) return undefined
+  if (certFile === undefined) throw new UsageError('--tls-key needs --tls-cert (the certificate)')
+  if (keyFile === undefined) throw new UsageError('--tls-cert needs --tls-key (its private key)')
+  await loadTlsFiles(certFile, keyFile)
+  return { kind: 'files', certFile, keyFile }
 }
 
 /** The write options from the flags, or from the file where a flag is absent. */
@@ -245,6 +299,8 @@ const LIMITS = {
   'idle-timeout': { key: 'idleTimeoutMs', unit: 1000 },
   'max-url-length': { key: 'maxUrlLength', unit: 1 },
   'max-header-size': { key: 'maxHeaderSize', unit: 1 },
+  'http2-max-streams': { key: 'http2MaxStreams', unit: 1 },
+  'tls-handshake-timeout': { key: 'tlsHandshakeTimeoutMs', unit: 1000 },
 } as const satisfies Partial<Record<IntegerOption, { key: keyof ServerLimits; unit: number }>>
 
 type LimitFlag = keyof typeof LIMITS
@@ -296,13 +352,27 @@ export async function serve(config: ServeConfig): Promise<number> {
 
 async function serveProcess(config: ServeConfig): Promise<number> {
   const logger = createLogger({ format: config.logFormat, quiet: config.quiet })
+  // Before any worker starts: the primary makes (or finds) the development certificate once,
+  // and the workers find it in the cache.
+  const credentials = config.tls === undefined ? undefined : await tlsCredentials(config.tls)
   const announce = (url: string) => {
     const processes = config.workers > 1 ? ` (${config.workers} processes)` : ''
     process.stdout.write(`sluice serving ${config.root} at ${url}${processes}\n`)
+    if (config.tls?.kind === 'self-signed' && credentials !== undefined) {
+      process.stdout.write(
+        `development certificate for localhost, 127.0.0.1 and ::1 (SHA-256 ${credentials.fingerprint})\n`,
+      )
+    }
   }
   // With --workers, this process forks the workers, which run the rest of this function.
   if (config.workers > 1 && !isWorker()) {
-    const code = await runPrimary({ workers: config.workers, root: config.root, logger, announce })
+    const code = await runPrimary({
+      workers: config.workers,
+      root: config.root,
+      logger,
+      announce,
+      relayHangup: config.tls?.kind === 'files',
+    })
     logger.flush()
     return code
   }
@@ -330,7 +400,19 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     }),
     { policy: config.cors.policy, routes: config.cors.routes, logger },
   )
-  const server = createHttpServer(createNodeHandler(engine, logger), config.limits, logger)
+  const handler = createNodeHandler(engine, logger)
+  const server: AnyServer =
+    credentials === undefined
+      ? createHttpServer(handler, config.limits, logger)
+      : createTlsServer(
+          {
+            request: handler,
+            stream: createStreamHandler(engine, logger, config.limits.maxUrlLength),
+          },
+          credentials,
+          config.limits,
+          logger,
+        )
   // Before listening: from its first connection on, a worker drops what other workers write.
   if (isWorker()) joinPrimary(store)
   let url: string
@@ -348,13 +430,55 @@ async function serveProcess(config: ServeConfig): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
+  const reload =
+    config.tls?.kind === 'files' ? reloadOnHangup(server, config.tls, logger) : undefined
   if (isWorker()) announceToPrimary(url)
   else announce(url)
   const signal = await stopped
+  if (reload !== undefined) process.off('SIGHUP', reload)
   logger.info({ signal }, 'shutting down: finishing in-flight responses')
   await shutdown(server, config.shutdownTimeoutMs)
   logger.flush()
   return 0
+}
+
+async function tlsCredentials(source: TlsSource): Promise<CheckedCredentials> {
+  if (source.kind === 'files') return loadTlsFiles(source.certFile, source.keyFile)
+  return selfSignedCredentials()
+}
+
+/**
+ * SIGHUP reads the certificate and key again and uses them for new connections; connections
+ * already open keep theirs and are not dropped. A bad file is logged and the old pair kept.
+ */
+function reloadOnHangup(
+  server: AnyServer,
+  source: Extract<TlsSource, { kind: 'files' }>,
+  logger: ReturnType<typeof createLogger>,
+): () => void {
+  const reload = () => {
+    loadTlsFiles(source.certFile, source.keyFile).then(
+      (credentials) => {
+        ;(server as import('node:http2').Http2SecureServer).setSecureContext({
+          ...TLS_SETTINGS,
+          cert: credentials.cert,
+          key: credentials.key,
+        })
+        logger.info(
+          { cert: source.certFile, fingerprint: credentials.fingerprint },
+          'SIGHUP: certificate reloaded',
+        )
+      },
+      (error: unknown) => {
+        logger.error(
+          { cert: source.certFile, key: source.keyFile },
+          `SIGHUP: certificate not reloaded, the old one stays: ${(error as Error).message}`,
+        )
+      },
+    )
+  }
+  process.on('SIGHUP', reload)
+  return reload
 }
 
 function describeListenError(error: unknown, host: string, port: number): string {

@@ -55,6 +55,8 @@ export interface PrimaryOptions {
   readonly logger: Logger
   /** Prints the line that announces the URL. */
   readonly announce: (url: string) => void
+  /** SIGHUP is passed on to every worker (each reloads its TLS certificate). */
+  readonly relayHangup?: boolean
 }
 
 /**
@@ -180,6 +182,11 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    if (options.relayHangup) {
+      process.on('SIGHUP', () => {
+        for (const worker of workers) if (!worker.isDead()) worker.process.kill('SIGHUP')
+      })
+    }
     for (let i = 0; i < options.workers; i++) fork()
   })
 }

@@ -14,10 +14,14 @@ export function nextRequestId(): string {
   return (++requestCounter).toString(36)
 }
 
-/** One access log line; `id` is taken only when the line is written, unless given. */
+/**
+ * One access log line; `id` is taken only when the line is written, unless given. `version`
+ * is the HTTP version as node gives it (`1.1`, `2.0`), shown as the protocol (`HTTP/1.1`).
+ */
 export function logRequest(
   logger: Logger,
   id: string | undefined,
+  version: string,
   method: string,
   path: string | undefined,
   reply: Pick<Reply, 'status' | 'notes'>,
@@ -28,6 +32,7 @@ export function logRequest(
   if (!logger.isLevelEnabled('info') && error === undefined) return
   const entry = {
     id: id ?? nextRequestId(),
+    protocol: version === '2.0' ? 'HTTP/2' : `HTTP/${version}`,
     method,
     path,
     status: outcome.status,

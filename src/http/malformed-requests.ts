@@ -6,11 +6,14 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Logger } from '../log.js'
 import { logRequest, nextRequestId } from './access-log.js'
-import { textReply } from './reply.js'
+import { Http2StreamResponse } from './http2-stream.js'
+import { type Reply, textReply } from './reply.js'
 import { writeReply } from './reply-writer.js'
+import { fieldValue } from './request-fields.js'
 import { responseWriterFor } from './response-writer.js'
 
 /**
@@ -48,7 +51,7 @@ function refuse(
   // The log keeps only the start of an over-long target.
   const logged = url.length > 256 ? `${url.slice(0, 64)}... (${url.length} bytes)` : url
   writeReply(reply, method, responseWriterFor(res), (outcome) =>
-    logRequest(logger, id, method, logged, reply, started, outcome),
+    logRequest(logger, id, req.httpVersion, method, logged, reply, started, outcome),
   )
   return true
 }
@@ -76,12 +79,61 @@ function hostProblem(req: IncomingMessage): string | undefined {
       : undefined
   }
   if (count > 1) return 'Bad Request: more than one Host field'
+  return isHost(value) ? undefined : 'Bad Request: the Host field is not a host'
+}
+
+function isHost(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
-    if (c > 0x7f || HOST_CHARS[c] !== 1) return 'Bad Request: the Host field is not a host'
+    if (c > 0x7f || HOST_CHARS[c] !== 1) return false
   }
-  return undefined
+  return true
 }
+
+/**
+ * Refuses an HTTP/2 request sluice does not serve, before any handler sees it: CONNECT (RFC
+ * 9113 section 8.5: for proxies), a :path over the URL limit (414), and a request without
+ * authority, or whose Host names another authority than :authority (section 8.3.1 lets a
+ * server treat it as malformed). True when it answered.
+ */
+export function refuseMalformedStream(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  maxUrlLength: number,
+  logger: Logger,
+): boolean {
+  const method = headers[':method'] ?? 'GET'
+  const path = headers[':path']
+  let refusal: Reply | undefined
+  if (method === 'CONNECT' || path === undefined) {
+    refusal = textReply(400, CONNECT_REFUSED)
+  } else if (path.length > maxUrlLength) {
+    refusal = textReply(414, 'URI Too Long')
+  } else {
+    const authority = headers[':authority']
+    const host = fieldValue(headers.host)
+    if (authority === undefined && host === undefined) {
+      refusal = textReply(400, 'Bad Request: an HTTP/2 request needs :authority')
+    } else if (authority !== undefined && host !== undefined && host !== authority) {
+      refusal = textReply(400, 'Bad Request: Host and :authority name different hosts')
+    } else if (!isHost(authority ?? host!)) {
+      refusal = textReply(400, 'Bad Request: :authority is not a host')
+    }
+  }
+  if (refusal === undefined) return false
+  const started = performance.now()
+  const id = nextRequestId()
+  const logged =
+    path === undefined || path.length <= 256
+      ? path
+      : `${path.slice(0, 64)}... (${path.length} bytes)`
+  writeReply(refusal, method, new Http2StreamResponse(stream), (outcome) =>
+    logRequest(logger, id, '2.0', method, logged, refusal, started, outcome),
+  )
+  return true
+}
+
+const CONNECT_REFUSED = 'Bad Request: CONNECT is for proxies; this is an origin server'
 
 /** uri-host [ ":" port ] (RFC 3986): unreserved, pct-encoded, sub-delims, ':' and brackets. */
 const HOST_CHARS = new Uint8Array(128)
@@ -129,13 +181,7 @@ export function answerClientError(
 
 /** CONNECT asks a proxy for a tunnel; without an answer node drops the connection unanswered. */
 export function answerConnect(socket: Socket, logger: Logger): void {
-  answerRaw(
-    socket,
-    400,
-    'Bad Request: CONNECT is for proxies; this is an origin server',
-    false,
-    logger,
-  )
+  answerRaw(socket, 400, CONNECT_REFUSED, false, logger)
 }
 
 /** Writes a complete fixed answer on a connection node:http has given up on, and closes it. */

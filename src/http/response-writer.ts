@@ -11,9 +11,11 @@
  */
 
 import type { ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import type { ByteSink } from '../store/file-sender.js'
 import { Http1Response } from './http1-response.js'
+import { Http2StreamResponse } from './http2-stream.js'
 import type { ReplyHeaders } from './reply.js'
 
 export interface ResponseWriter {
@@ -61,7 +63,10 @@ export interface ResponseWriter {
   writeContinue(): void
 }
 
-/** The writer for a node:http response. */
-export function responseWriterFor(res: ServerResponse): ResponseWriter {
-  return new Http1Response(res)
+/**
+ * The writer for a node:http response, or for node:http2's compatibility response (an
+ * Express or Fastify app on an HTTP/2 server), which is written on its stream.
+ */
+export function responseWriterFor(res: ServerResponse | Http2ServerResponse): ResponseWriter {
+  return 'stream' in res ? new Http2StreamResponse(res.stream) : new Http1Response(res)
 }

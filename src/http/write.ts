@@ -73,7 +73,7 @@ export async function replyToWrite(
       'Accept-Encoding': 'identity',
     })
   }
-  const length = contentLength(headers)
+  const length = contentLength(headers, request.body)
   // An adapter that cannot hand over the content must never turn a PUT into an empty file.
   if (request.body === undefined && length !== 0) {
     return textReply(501, 'Not Implemented: this server cannot read request content')
@@ -187,10 +187,17 @@ export function conditionalFields(headers: RequestHeaders): ConditionalFields {
 }
 
 /** Content-Length as a number (node:http has already refused invalid or conflicting ones). */
-function contentLength(headers: RequestHeaders): number | undefined {
+function contentLength(
+  headers: RequestHeaders,
+  body: AsyncIterable<Uint8Array> | undefined,
+): number | undefined {
   if (headers['transfer-encoding'] !== undefined) return undefined
   const value = fieldValue(headers['content-length'])
-  if (value === undefined) return 0 // RFC 9112 section 6.3: no framing field, no content
+  if (value === undefined) {
+    // RFC 9112 section 6.3: no framing field, no content; but HTTP/2 content runs to the end
+    // of the stream, announced or not (RFC 9113 section 8.1).
+    return (body as { readonly untilEnd?: boolean } | undefined)?.untilEnd === true ? undefined : 0
+  }
   const n = Number(value)
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined
 }
