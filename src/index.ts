@@ -58,11 +58,7 @@ export {
   type RequestHandler,
   type StreamHandler,
 } from './http/node-handler.js'
-export {
-  DEFAULT_SERVER_LIMITS,
-  type ServerLimits,
-  type TlsCredentials,
-} from './http/server.js'
+export { DEFAULT_SERVER_LIMITS, type ServerLimits, type TlsCredentials } from './http/server.js'
 export { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from './http/write.js'
 export { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from './http/write-gate.js'
 export type { Logger } from './log.js'

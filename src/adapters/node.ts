@@ -75,7 +75,7 @@ function checkTlsOption(tls: TlsCredentials): void {
   try {
     createSecureContext({ ...TLS_SETTINGS, cert: tls.cert, key: tls.key })
   } catch (error) {
-    throw new TypeError(`sluice: option 'tls': ${(error as Error).message}`)
+    throw new TypeError(`sluice: option 'tls': ${(error as Error).message}`, { cause: error })
   }
 }
 

@@ -27,6 +27,7 @@ const connectionsOf = new WeakMap<AnyServer, Connections>()
 
 /** Keeps the open connections, so shutdown can close those with no response in flight. */
 export function trackConnections(server: AnyServer): void {
+  if (connectionsOf.has(server)) return
   const open: Connections = { sockets: new Set(), secured: new Set(), sessions: new Set() }
   connectionsOf.set(server, open)
   server.on('connection', (socket: Socket) => {

@@ -5,13 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createSite, expectedEtag, OLD_MTIME, type SiteFixture } from '../support/fixtures.js'
-import {
-  ADAPTERS,
-  type RunningServer,
-  rawRequest,
-  requestHead,
-  startServer,
-} from '../support/server.js'
+import { VARIANTS, type RunningServer, requestHead, startServer } from '../support/server.js'
 
 let site: SiteFixture
 let server: RunningServer
@@ -27,7 +21,7 @@ after(async () => {
 })
 
 function get(fields: Record<string, string>, method = 'GET', path = '/sample.bin') {
-  return rawRequest(server.port, requestHead(method, path, fields))
+  return server.request(requestHead(method, path, fields))
 }
 
 const LM = OLD_MTIME.getTime()
@@ -155,10 +149,10 @@ const cases: Case[] = [
   },
 ]
 
-for (const adapter of ADAPTERS) {
-  describe(`through the ${adapter} adapter`, () => {
+for (const variant of VARIANTS) {
+  describe(`through ${variant.name}`, () => {
     before(async () => {
-      server = await startServer(site.root, { cacheControl: 'public, max-age=60' }, adapter)
+      server = await startServer(site.root, { cacheControl: 'public, max-age=60' }, variant)
     })
     after(() => server.close())
 

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { ADAPTERS, type CliProcess, runCli, startServer, tempRoot } from '../support/server.js'
+import { type CliProcess, runCli, startServer, tempRoot, VARIANTS } from '../support/server.js'
 import { send } from '../support/writes.js'
 
 const CLIENTS = 32
@@ -79,10 +79,11 @@ describe('lost update: 32 read-modify-write clients with If-Match', () => {
   })
   after(() => cleanup())
 
-  for (const adapter of ADAPTERS) {
+  for (const variant of VARIANTS) {
+    const adapter = variant.adapter
     test(`against one process (${adapter} adapter), the counter equals the number of successful PUTs`, async (t) => {
       await writeFile(join(root, 'counter.txt'), '0')
-      const server = await startServer(root, { writable: true }, adapter)
+      const server = await startServer(root, { writable: true }, variant)
       try {
         const rounds = adapter === 'node' ? ROUNDS : ADAPTER_ROUNDS
         await runCounter([server.url], join(root, 'counter.txt'), (m) => t.diagnostic(m), rounds)

@@ -7,10 +7,9 @@ import { after, before, describe, test } from 'node:test'
 import { createFsStore } from '../../src/store/fs-store.js'
 import { createSite, expectedEtag, OLD_MTIME, type SiteFixture } from '../support/fixtures.js'
 import {
-  ADAPTERS,
+  VARIANTS,
   type RawResponse,
   type RunningServer,
-  rawRequest,
   requestHead,
   startServer,
 } from '../support/server.js'
@@ -28,7 +27,7 @@ after(async () => {
 })
 
 function get(path: string, fields: Record<string, string> = {}, method = 'GET') {
-  return rawRequest(server.port, requestHead(method, path, fields))
+  return server.request(requestHead(method, path, fields))
 }
 
 function slice(start: number, end: number): Buffer {
@@ -61,12 +60,12 @@ const MODES = [
   { name: 'read from the file', cache: { maxFileBytes: 0 } },
 ] as const
 
-for (const adapter of ADAPTERS) {
+for (const variant of VARIANTS) {
   for (const mode of MODES)
-    describe(`through the ${adapter} adapter, ${mode.name}`, () => {
+    describe(`through ${variant.name}, ${mode.name}`, () => {
       before(async () => {
         const store = mode.cache === undefined ? undefined : createFsStore(site.root, mode)
-        server = await startServer(site.root, store === undefined ? {} : { store }, adapter)
+        server = await startServer(site.root, store === undefined ? {} : { store }, variant)
       })
       after(() => server.close())
 

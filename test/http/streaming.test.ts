@@ -6,13 +6,14 @@
 
 import assert from 'node:assert/strict'
 import { open, rename, truncate, unlink, writeFile } from 'node:fs/promises'
-import { connect, type Socket } from 'node:net'
+import { connect as connectHttp2, constants } from 'node:http2'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { deterministicBytes, expectedEtag } from '../support/fixtures.js'
 import { openDescriptors } from '../support/proc.js'
-import { ADAPTERS, type RunningServer, startServer, tempRoot } from '../support/server.js'
+import { connectHttp1 } from '../support/protocols.js'
+import { type RunningServer, startServer, tempRoot, VARIANTS } from '../support/server.js'
 
 const SIZE = 32 * 1024 * 1024
 let dir: string
@@ -30,15 +31,20 @@ after(async () => {
 })
 
 interface SlowDownload {
-  socket: Socket
-  /** Resolves with the response head once it has arrived (the socket is then paused). */
+  /** Goes away: closes the connection. */
+  abort(): void
+  /** Resolves with the response head once it has arrived (reading is then paused). */
   head: Promise<{ headers: string; contentLength: number }>
-  /** Resume reading; resolves with the number of body bytes received before the socket closed. */
-  finish(): Promise<{ bodyBytes: number; body: Buffer }>
+  /**
+   * Resume reading; resolves with the body bytes received before the connection (HTTP/2: the
+   * stream) closed, and over HTTP/2 the RST_STREAM code if the stream was reset.
+   */
+  finish(): Promise<{ bodyBytes: number; body: Buffer; resetCode?: number }>
 }
 
 function slowDownload(path: string): SlowDownload {
-  const socket = connect(server.port, '127.0.0.1')
+  if (server.protocol === 'h2') return slowHttp2Download(path)
+  const socket = connectHttp1(server.protocol, server.port)
   socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
   const chunks: Buffer[] = []
   let closed = false
@@ -66,7 +72,7 @@ function slowDownload(path: string): SlowDownload {
     socket.on('data', onData)
   })
   return {
-    socket,
+    abort: () => socket.destroy(),
     head,
     async finish() {
       socket.on('data', (chunk) => chunks.push(chunk))
@@ -78,10 +84,55 @@ function slowDownload(path: string): SlowDownload {
   }
 }
 
-for (const adapter of ADAPTERS) {
-  describe(`through the ${adapter} adapter`, () => {
+/** The same over HTTP/2, on a connection of its own (so that it holds a socket, as above). */
+function slowHttp2Download(path: string): SlowDownload {
+  const session = connectHttp2(`https://127.0.0.1:${server.port}`, { rejectUnauthorized: false })
+  session.on('error', () => {})
+  const stream = session.request({ ':path': path })
+  stream.on('error', () => {})
+  const chunks: Buffer[] = []
+  const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()))
+  const head = new Promise<{ headers: string; contentLength: number }>((resolve) => {
+    stream.once('response', (fields) => {
+      stream.pause()
+      const lines = Object.entries(fields).map(([name, value]) => `${name}: ${String(value)}`)
+      resolve({ headers: lines.join('\r\n'), contentLength: Number(fields['content-length']) })
+    })
+  })
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+  return {
+    abort: () => session.destroy(),
+    head,
+    async finish() {
+      stream.resume()
+      await closed
+      session.close()
+      const body = Buffer.concat(chunks)
+      const reset = stream.rstCode !== constants.NGHTTP2_NO_ERROR
+      return { bodyBytes: body.length, body, ...(reset && { resetCode: stream.rstCode }) }
+    },
+  }
+}
+
+/**
+ * Over HTTP/2 a response cut off is a stream reset (RST_STREAM INTERNAL_ERROR). node:http2 ends
+ * the stream's DATA as it resets it, so the client may also see the length fall short of
+ * Content-Length, a malformed response it resets itself with PROTOCOL_ERROR (RFC 9113 section
+ * 8.1.1): an error either way, never a complete response.
+ */
+function assertReset(result: { resetCode?: number }): void {
+  if (server.protocol !== 'h2') return
+  assert.ok(
+    result.resetCode === constants.NGHTTP2_INTERNAL_ERROR ||
+      result.resetCode === constants.NGHTTP2_PROTOCOL_ERROR,
+    `the stream was reset with an error (code ${result.resetCode})`,
+  )
+}
+
+for (const variant of VARIANTS) {
+  describe(`through ${variant.name}`, () => {
     before(async () => {
-      server = await startServer(dir, {}, adapter)
+      server = await startServer(dir, {}, variant)
     })
     after(() => server.close())
 
@@ -96,11 +147,12 @@ for (const adapter of ADAPTERS) {
         const patch = Buffer.from('changed!')
         await handle.write(patch, 0, patch.length, SIZE - 100)
         await handle.close()
-        const { bodyBytes } = await download.finish()
+        const result = await download.finish()
         assert.ok(
-          bodyBytes < SIZE,
-          `received ${bodyBytes} of ${SIZE}: the response must be cut off`,
+          result.bodyBytes < SIZE,
+          `received ${result.bodyBytes} of ${SIZE}: the response must be cut off`,
         )
+        assertReset(result)
       })
 
       test('truncated: the response is cut off', async () => {
@@ -109,8 +161,9 @@ for (const adapter of ADAPTERS) {
         const download = slowDownload('/truncated.bin')
         await download.head
         await truncate(path, SIZE / 2)
-        const { bodyBytes } = await download.finish()
-        assert.ok(bodyBytes < SIZE, `received ${bodyBytes} of ${SIZE}`)
+        const result = await download.finish()
+        assert.ok(result.bodyBytes < SIZE, `received ${result.bodyBytes} of ${SIZE}`)
+        assertReset(result)
       })
 
       test('deleted: the response completes with the bytes its ETag names, never other bytes', async () => {
@@ -166,7 +219,7 @@ for (const adapter of ADAPTERS) {
           openDescriptors('self') >= baseline + 20,
           'each download holds a socket and a file',
         )
-        for (const d of downloads) d.socket.destroy()
+        for (const d of downloads) d.abort()
         const deadline = Date.now() + 2000
         while (openDescriptors('self') > baseline && Date.now() < deadline) await sleep(10)
         assert.ok(

@@ -5,21 +5,19 @@
 
 import assert from 'node:assert/strict'
 import { chmod, mkdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { SluiceOptions } from '../../src/options.js'
 import {
-  ADAPTERS,
-  type Adapter,
-  parseRawResponse,
+  VARIANTS,
   type RunningServer,
-  rawRequest,
+  type Variant,
   requestHead,
   startServer,
   tempRoot,
 } from '../support/server.js'
+import { startUpload } from '../support/protocols.js'
 import { expectedTag, noStagedFiles, send, stagedFiles } from '../support/writes.js'
 
 const WRITES = { writable: true }
@@ -28,13 +26,13 @@ const WRITES = { writable: true }
  * A server over a fresh root for the tests of one describe block (started before them, closed
  * after). `server` and `root` are read once the tests run.
  */
-function serverForBlock(options: Omit<SluiceOptions, 'root' | 'store'>, adapter: Adapter) {
+function serverForBlock(options: Omit<SluiceOptions, 'root' | 'store'>, variant: Variant) {
   const state = {} as { server: RunningServer; root: string; cleanup: () => Promise<void> }
   before(async () => {
     const made = await tempRoot()
     state.root = made.dir
     state.cleanup = made.cleanup
-    state.server = await startServer(made.dir, options, adapter)
+    state.server = await startServer(made.dir, options, variant)
   })
   after(async () => {
     await state.server.close()
@@ -51,10 +49,11 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise
   }
 }
 
-for (const adapter of ADAPTERS) {
-  describe(`through the ${adapter} adapter`, () => {
+for (const variant of VARIANTS) {
+  const adapter = variant.adapter
+  describe(`through ${variant.name}`, () => {
     describe('writes with --writable', () => {
-      const block = serverForBlock({ ...WRITES, maxBody: 1_000_000 }, adapter)
+      const block = serverForBlock({ ...WRITES, maxBody: 1_000_000 }, variant)
       let server: RunningServer
       let root: string
       before(() => {
@@ -235,11 +234,9 @@ for (const adapter of ADAPTERS) {
 
       test('traversal is refused as on reads, and nothing is written outside the root', async () => {
         for (const path of ['/%2e%2e/escape.txt', '/a/..%2fescape.txt', '/a%5c..%5cescape.txt']) {
-          const res = await rawRequest(
-            server.port,
-            `${requestHead('PUT', path)}Content-Length: 1\r\n`,
-            { body: 'x' },
-          )
+          const res = await server.request(`${requestHead('PUT', path)}Content-Length: 1\r\n`, {
+            body: 'x',
+          })
           // A Request's URL is parsed before the handler sees it: the WHATWG URL parser
           // resolves %2e%2e as a dot-segment, so the Fetch API handler is asked for
           // /escape.txt, inside the root.
@@ -291,8 +288,7 @@ for (const adapter of ADAPTERS) {
 
       test('a Content-Length above --max-body: 413 before any byte is sent or written', async () => {
         // Only the head is sent: the answer comes without waiting for the body.
-        const res = await rawRequest(
-          server.port,
+        const res = await server.request(
           `${requestHead('PUT', '/huge.bin')}Content-Length: 1000001\r\n`,
         )
         assert.equal(res.status, 413)
@@ -308,8 +304,7 @@ for (const adapter of ADAPTERS) {
         for (let i = 0; i < 4; i++)
           body += `${chunk.length.toString(16)}\r\n${chunk.toString()}\r\n`
         body += '0\r\n\r\n'
-        const res = await rawRequest(
-          server.port,
+        const res = await server.request(
           `${requestHead('PUT', '/chunky.bin')}Transfer-Encoding: chunked\r\n`,
           { body },
         )
@@ -324,8 +319,7 @@ for (const adapter of ADAPTERS) {
         { skip: adapter === 'fetch' },
         async () => {
           await writeFile(join(root, 'expect.txt'), 'old')
-          const res = await rawRequest(
-            server.port,
+          const res = await server.request(
             `${requestHead('PUT', '/expect.txt', { 'If-Match': '"stale"', Expect: '100-continue' })}Content-Length: 5000\r\n`,
           )
           assert.equal(res.status, 412)
@@ -335,65 +329,59 @@ for (const adapter of ADAPTERS) {
 
       test('Expect: 100-continue on a good request: 100, then the body, then 204', async () => {
         await writeFile(join(root, 'continue.txt'), 'old')
-        const head = `${requestHead('PUT', '/continue.txt', { 'If-Match': expectedTag('old'), Expect: '100-continue' })}Content-Length: 3\r\nConnection: close\r\n\r\n`
-        const raw = await new Promise<Buffer>((resolve, reject) => {
-          const socket = connect(server.port, '127.0.0.1')
-          const chunks: Buffer[] = []
-          socket.on('data', (chunk) => {
-            chunks.push(chunk)
-            if (
-              Buffer.concat(chunks).toString().startsWith('HTTP/1.1 100') &&
-              chunks.length === 1
-            ) {
-              socket.write('new')
-            }
-          })
-          socket.on('error', reject)
-          socket.on('close', () => resolve(Buffer.concat(chunks)))
-          socket.write(head)
-        })
-        const text = raw.toString('latin1')
-        assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\n/)
-        const final = parseRawResponse(raw.subarray(text.indexOf('\r\n\r\n') + 4))
+        const upload = startUpload(
+          server.protocol,
+          server.port,
+          `${requestHead('PUT', '/continue.txt', { 'If-Match': expectedTag('old'), Expect: '100-continue' })}Content-Length: 3\r\nConnection: close\r\n`,
+        )
+        // Over HTTP/1.1 the 100 is the first thing on the connection; over HTTP/2, an
+        // informational HEADERS frame (RFC 9113 section 8.1).
+        await upload.continued
+        upload.end('new')
+        const final = await upload.response
+        if (server.protocol !== 'h2') assert.deepEqual(final.informational, [100])
         assert.equal(final.status, 204)
         assert.equal(await readFile(join(root, 'continue.txt'), 'utf8'), 'new')
       })
 
       test('a client that goes away mid-upload leaves the old content and no staged file', async () => {
         await writeFile(join(root, 'aborted.txt'), 'old content')
-        const socket = connect(server.port, '127.0.0.1')
-        await new Promise((resolve) => socket.once('connect', resolve))
-        socket.write(`${requestHead('PUT', '/aborted.txt')}Content-Length: 100000\r\n\r\n`)
-        socket.write(Buffer.alloc(40_000, 0x62))
+        const upload = startUpload(
+          server.protocol,
+          server.port,
+          `${requestHead('PUT', '/aborted.txt')}Content-Length: 100000\r\n`,
+        )
+        upload.write(Buffer.alloc(40_000, 0x62))
         await waitFor(async () => (await stagedFiles(root)).length > 0)
-        socket.destroy()
+        upload.abort()
         assert.deepEqual(await noStagedFiles(root), [])
         assert.equal(await readFile(join(root, 'aborted.txt'), 'utf8'), 'old content')
       })
 
       test('fewer bytes than Content-Length, then end of stream: old content kept, no staged file', async () => {
         await writeFile(join(root, 'short.txt'), 'old content')
-        const socket = connect(server.port, '127.0.0.1')
-        socket.on('error', () => {})
-        socket.resume() // read (and drop) the answer, so that 'close' comes
-        socket.end(
-          `${requestHead('PUT', '/short.txt')}Content-Length: 50\r\n\r\nonly twenty bytes...`,
+        const upload = startUpload(
+          server.protocol,
+          server.port,
+          `${requestHead('PUT', '/short.txt')}Content-Length: 50\r\n`,
         )
-        await new Promise((resolve) => socket.once('close', resolve))
+        upload.write('only twenty bytes...')
+        upload.close()
+        // Over HTTP/1.1 the server may answer 400 or close; over HTTP/2 the stream is reset
+        // as malformed (RFC 9113 section 8.1.1). Either way the exchange ends.
+        await upload.response.catch(() => undefined)
         assert.deepEqual(await noStagedFiles(root), [])
         assert.equal(await readFile(join(root, 'short.txt'), 'utf8'), 'old content')
       })
 
       test('reads never wait for a slow upload: the old version is served until the rename', async () => {
         await writeFile(join(root, 'slow.txt'), 'old')
-        const socket = connect(server.port, '127.0.0.1')
-        const response: Buffer[] = []
-        socket.on('data', (chunk) => response.push(chunk))
-        const closed = new Promise((resolve) => socket.once('close', resolve))
-        await new Promise((resolve) => socket.once('connect', resolve))
-        socket.write(
-          `${requestHead('PUT', '/slow.txt', { 'If-Match': expectedTag('old') })}Content-Length: 6\r\nConnection: close\r\n\r\nne`,
+        const upload = startUpload(
+          server.protocol,
+          server.port,
+          `${requestHead('PUT', '/slow.txt', { 'If-Match': expectedTag('old') })}Content-Length: 6\r\nConnection: close\r\n`,
         )
+        upload.write('ne')
         await waitFor(async () => (await stagedFiles(root)).length > 0)
         const started = Date.now()
         const during = await send('GET', url('/slow.txt'))
@@ -404,9 +392,8 @@ for (const adapter of ADAPTERS) {
           'If-Match': expectedTag('old'),
         })
         assert.equal(quick.status, 204)
-        socket.write('w on')
-        await closed
-        assert.equal(parseRawResponse(Buffer.concat(response)).status, 412)
+        upload.end('w on')
+        assert.equal((await upload.response).status, 412)
         assert.equal(await readFile(join(root, 'slow.txt'), 'utf8'), 'quick')
       })
 
@@ -432,7 +419,7 @@ for (const adapter of ADAPTERS) {
     })
 
     describe('writes with --require-preconditions (RFC 6585 section 3)', () => {
-      const block = serverForBlock({ ...WRITES, requirePreconditions: true }, adapter)
+      const block = serverForBlock({ ...WRITES, requirePreconditions: true }, variant)
       let server: RunningServer
       let root: string
       before(() => {
@@ -477,7 +464,7 @@ for (const adapter of ADAPTERS) {
       test('PUT and DELETE are 405 with an Allow that lists neither, and nothing is written', async () => {
         const { dir, cleanup } = await tempRoot()
         await writeFile(join(dir, 'file.txt'), 'read-only')
-        const server = await startServer(dir, {}, adapter)
+        const server = await startServer(dir, {}, variant)
         try {
           for (const method of ['PUT', 'DELETE']) {
             const res = await send(
@@ -499,7 +486,7 @@ for (const adapter of ADAPTERS) {
     describe('with --writable and --dotfiles', () => {
       test('sluice names stay hidden: not served and not written (403)', async () => {
         const { dir, cleanup } = await tempRoot()
-        const server = await startServer(dir, { dotfiles: true, ...WRITES }, adapter)
+        const server = await startServer(dir, { dotfiles: true, ...WRITES }, variant)
         try {
           assert.equal((await send('PUT', `${server.url}/.hidden`, 'x')).status, 201)
           assert.equal((await send('PUT', `${server.url}/.sluice-tmp-x`, 'x')).status, 403)

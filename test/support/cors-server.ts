@@ -12,6 +12,7 @@ import { createEngine, type Engine, type EngineRequest } from '../../src/http/en
 import { listen, shutdown } from '../../src/http/connections.js'
 import { createNodeHandler } from '../../src/http/node-handler.js'
 import { createHttpServer } from '../../src/http/server.js'
+import { requestOver } from './protocols.js'
 import { createLogger } from '../../src/log.js'
 import { openFsStore } from '../../src/store/fs-store.js'
 import type { RunningServer } from './server.js'
@@ -58,9 +59,12 @@ export async function startCorsServer(
   })
   const server = createHttpServer(createNodeHandler(engine, logger))
   const url = await listen(server, '127.0.0.1', 0)
+  const port = Number(new URL(url).port)
   return {
     url,
-    port: Number(new URL(url).port),
+    port,
+    protocol: 'h1',
+    request: (head, requestOptions) => requestOver('h1', port, head, requestOptions),
     reached,
     log,
     close: () => shutdown(server, 1000),

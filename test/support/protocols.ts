@@ -27,11 +27,25 @@ export interface RawResponse {
   readonly body: Buffer
   /** HTTP/2: the RST_STREAM code when the stream was reset (a response cut off). */
   readonly resetCode?: number
+  /** The informational (1xx) statuses that came before the response, e.g. [100]. */
+  readonly informational?: readonly number[]
 }
 
 export interface RawRequestOptions {
   readonly body?: Buffer | string
   readonly timeoutMs?: number
+}
+
+const protocolsByOrigin = new Map<string, Protocol>()
+
+/** Records what the server at `url` speaks, for `protocolOf` (test servers call it). */
+export function registerProtocol(url: string, protocol: Protocol): void {
+  protocolsByOrigin.set(new URL(url).origin, protocol)
+}
+
+/** What the test server at `url` speaks: plaintext HTTP/1.1 unless it said otherwise. */
+export function protocolOf(url: string): Protocol {
+  return protocolsByOrigin.get(new URL(url).origin) ?? 'h1'
 }
 
 let credentials: Promise<CheckedCredentials> | undefined
@@ -104,6 +118,22 @@ function http1Request(
     socket.write(`${withClose}\r\n`)
     if (options.body !== undefined) socket.write(options.body)
   })
+}
+
+/**
+ * Parses one HTTP/1.1 response whose body runs to the end of the connection, after any
+ * informational (1xx) responses, whose statuses it lists.
+ */
+export function parseFinalResponse(data: Buffer): RawResponse {
+  const informational: number[] = []
+  let rest = data
+  while (/^HTTP\/1\.[01] 1\d\d /.test(rest.subarray(0, 13).toString('latin1'))) {
+    const end = rest.indexOf('\r\n\r\n')
+    if (end === -1) break
+    informational.push(Number(rest.subarray(9, 12).toString('latin1')))
+    rest = rest.subarray(end + 4)
+  }
+  return { ...parseRawResponse(rest), informational }
 }
 
 /** Parses one HTTP/1.1 response whose body runs to the end of the connection. */
@@ -189,8 +219,12 @@ function http2Request(
   }
   let body: Buffer | undefined = options.body === undefined ? undefined : Buffer.from(options.body)
   if (body !== undefined && chunked) body = dechunk(body)
+  // Content announced and not given (only the head is sent): the stream stays open, as an
+  // HTTP/1.1 connection would, until the response has come.
+  const announced =
+    chunked || (fields['content-length'] !== undefined && fields['content-length'] !== '0')
   return new Promise((resolve, reject) => {
-    const stream = sessionFor(port).request(fields, { endStream: body === undefined })
+    const stream = sessionFor(port).request(fields, { endStream: body === undefined && !announced })
     const timer = setTimeout(() => {
       stream.close(constants.NGHTTP2_CANCEL)
       reject(new Error('HTTP/2 request timed out'))
@@ -212,6 +246,9 @@ function http2Request(
         stream.close(constants.NGHTTP2_NO_ERROR)
     })
     stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('end', () => {
+      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR)
+    })
     stream.on('error', () => {})
     stream.on('close', () => {
       clearTimeout(timer)
@@ -247,4 +284,115 @@ function dechunk(data: Buffer): Buffer {
     at = lineEnd + 2 + size + 2
   }
   return Buffer.concat(out)
+}
+
+/** A request whose content the test sends piece by piece, or abandons. */
+export interface Upload {
+  /** Resolves once the server has answered 100 (Continue). */
+  readonly continued: Promise<void>
+  /** The final response, once the exchange is over (the connection or stream closed). */
+  readonly response: Promise<RawResponse>
+  write(bytes: Buffer | string): void
+  /**
+   * The last bytes of the content: over HTTP/1.1 (framed by Content-Length) they are written,
+   * over HTTP/2 they go with END_STREAM.
+   */
+  end(bytes: Buffer | string): void
+  /** Ends the stream whatever was sent: HTTP/1.1 half-closes the connection, HTTP/2 END_STREAM. */
+  close(): void
+  /** Goes away: HTTP/1.1 destroys the connection, HTTP/2 resets the stream (CANCEL). */
+  abort(): void
+}
+
+/**
+ * Starts a request with `head` (ending in its fields, no blank line) over `protocol` and
+ * leaves its content to the caller. Over HTTP/1.1 the connection closes after the response
+ * (add `Connection: close` to the head).
+ */
+export function startUpload(protocol: Protocol, port: number, head: string): Upload {
+  return protocol === 'h2' ? http2Upload(port, head) : http1Upload(protocol, port, head)
+}
+
+function http1Upload(protocol: Protocol, port: number, head: string): Upload {
+  const socket = connectHttp1(protocol, port)
+  const chunks: Buffer[] = []
+  let continued: () => void = () => {}
+  const continuedPromise = new Promise<void>((resolve) => (continued = resolve))
+  socket.on('data', (chunk: Buffer) => {
+    chunks.push(chunk)
+    if (/^HTTP\/1\.1 100 /.test(Buffer.concat(chunks).toString('latin1'))) continued()
+  })
+  socket.on('error', () => {})
+  const response = new Promise<RawResponse>((resolve, reject) => {
+    socket.on('close', () => {
+      try {
+        resolve(parseFinalResponse(Buffer.concat(chunks)))
+      } catch (error) {
+        reject(error)
+      }
+    })
+  })
+  response.catch(() => {})
+  socket.write(`${head.endsWith('\r\n') ? head : `${head}\r\n`}\r\n`)
+  return {
+    continued: continuedPromise,
+    response,
+    write: (bytes) => void socket.write(bytes),
+    end: (bytes) => void socket.write(bytes),
+    close: () => void socket.end(),
+    abort: () => void socket.destroy(),
+  }
+}
+
+function http2Upload(port: number, head: string): Upload {
+  const lines = head.replace(/\r\n$/, '').split('\r\n')
+  const [method, path] = lines.shift()!.split(' ') as [string, string]
+  const fields: Record<string, string> = { ':method': method, ':path': path }
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    const name = line.slice(0, colon).toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    if (name === 'host') fields[':authority'] = value
+    else if (!NOT_IN_HTTP2.has(name)) fields[name] = value
+  }
+  const stream = sessionFor(port).request(fields)
+  stream.on('error', () => {})
+  const continued = new Promise<void>((resolve) => stream.once('continue', () => resolve()))
+  const response = new Promise<RawResponse>((resolve, reject) => {
+    let status = 0
+    const rawHeaders: string[] = []
+    const chunks: Buffer[] = []
+    stream.on('response', (headers) => {
+      status = Number(headers[':status'])
+      for (const [name, value] of Object.entries(headers)) {
+        if (!name.startsWith(':'))
+          for (const item of [value].flat()) rawHeaders.push(`${name}: ${item}`)
+      }
+    })
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('end', () => {
+      if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR)
+    })
+    stream.on('close', () => {
+      if (status === 0)
+        return reject(new Error(`HTTP/2 stream closed without a response (code ${stream.rstCode})`))
+      resolve({
+        status,
+        statusLine: `HTTP/2 ${status}`,
+        headers: joinFields(rawHeaders),
+        rawHeaders,
+        body: Buffer.concat(chunks),
+        ...(stream.rstCode !== constants.NGHTTP2_NO_ERROR && { resetCode: stream.rstCode }),
+      })
+    })
+  })
+  response.catch(() => {})
+  return {
+    continued,
+    response,
+    write: (bytes) => void stream.write(bytes),
+    end: (bytes) => void stream.end(bytes),
+    close: () => void stream.end(),
+    abort: () => stream.close(constants.NGHTTP2_CANCEL),
+  }
 }

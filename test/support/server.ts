@@ -1,12 +1,22 @@
 /**
  * Test support: a real sluice on a loopback port (in-process or as the CLI in a child process),
  * temporary roots, and raw HTTP/1.1 exchanges for byte-exact assertions.
+ *
+ * The behaviour suites run over a matrix, `VARIANTS`: a list of named variants, each an
+ * adapter reached over a protocol (protocols.ts: plaintext HTTP/1.1, HTTP/1.1 over TLS,
+ * HTTP/2 over TLS). A suite loops over it, starts each with `startServer(root, options,
+ * variant)`, and sends its raw HTTP/1.1 heads with `server.request(head, { body })`, which
+ * speaks the variant's protocol and answers with the same RawResponse. Another axis (a
+ * store, say) is one more field on Variant, one more line in VARIANTS, and a case in
+ * startServer. `startServer(root, options, 'express')` (an adapter alone) still means that
+ * adapter over plaintext HTTP/1.1, and `rawRequest(port, head)` still speaks plaintext
+ * HTTP/1.1. `send()` (writes.ts) speaks the protocol of the server its URL names.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
-import { connect } from 'node:net'
+import { createSecureServer } from 'node:http2'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -17,12 +27,23 @@ import { Hono } from 'hono'
 import { expressMiddleware } from '../../src/adapters/express.js'
 import { fastifyPlugin } from '../../src/adapters/fastify.js'
 import { createFetchHandler } from '../../src/adapters/fetch.js'
-import { createHandler } from '../../src/adapters/node.js'
-import { listen, shutdown } from '../../src/http/connections.js'
+import { createHandler, createServer } from '../../src/adapters/node.js'
+import { type AnyServer, listen, shutdown, trackConnections } from '../../src/http/connections.js'
 import type { NodeHandler } from '../../src/http/node-handler.js'
 import { createHttpServer, type ServerLimits } from '../../src/http/server.js'
 import { createLogger, type Logger } from '../../src/log.js'
 import type { SluiceOptions } from '../../src/options.js'
+import {
+  closeSessions,
+  type Protocol,
+  type RawRequestOptions,
+  type RawResponse,
+  registerProtocol,
+  requestOver,
+  testCredentials,
+} from './protocols.js'
+
+export { parseRawResponse, type Protocol, type RawResponse } from './protocols.js'
 
 /** The project root (tests run from dist/test/..., sources live beside dist/). */
 export const PROJECT_ROOT = new URL('../../../', import.meta.url).pathname
@@ -31,8 +52,12 @@ export const CLI = join(PROJECT_ROOT, 'bin', 'sluice.js')
 export interface RunningServer {
   readonly url: string
   readonly port: number
+  /** What the server is reached over (plaintext HTTP/1.1 unless a variant said otherwise). */
+  readonly protocol: Protocol
   /** The access log entries so far (one parsed JSON object per request). */
   readonly log: Record<string, unknown>[]
+  /** Sends a raw HTTP/1.1 request head (and body) over the server's protocol. */
+  request(head: string, options?: RawRequestOptions): Promise<RawResponse>
   close(): Promise<void>
 }
 
@@ -62,10 +87,21 @@ export interface Listening {
 }
 
 /** Listens on a free loopback port; a bare handler is put in sluice's node:http server first. */
-export async function serve(target: Server | NodeHandler): Promise<Listening> {
+export async function serve(target: AnyServer | NodeHandler): Promise<Listening> {
   const server = typeof target === 'function' ? createHttpServer(target) : target
+  // A server the test made itself (node:http2's own, say) is tracked too, so that close()
+  // ends whatever is left at its deadline as for sluice's servers.
+  trackConnections(server)
   const url = await listen(server, '127.0.0.1', 0)
-  return { url, port: Number(new URL(url).port), close: () => shutdown(server, 1000) }
+  const port = Number(new URL(url).port)
+  return {
+    url,
+    port,
+    close: () => {
+      closeSessions(port)
+      return shutdown(server, 1000)
+    },
+  }
 }
 
 /** A Fastify app on sluice's node:http server (same limits as the others); `server()` once ready. */
@@ -87,6 +123,49 @@ export function fastifyApp(limits: ServerLimits = {}): {
 export const ADAPTERS = ['node', 'express', 'fastify', 'fetch'] as const
 export type Adapter = (typeof ADAPTERS)[number]
 
+/** One server of the matrix: an adapter, reached over a protocol. */
+export interface Variant {
+  /** For test names: `the node adapter over HTTP/2`. */
+  readonly name: string
+  readonly adapter: Adapter
+  readonly protocol: Protocol
+  /**
+   * The node adapter's `createHandler` on a server the application brings
+   * (`http2.createSecureServer({ allowHTTP1: true })`, node:http2's compatibility API) rather
+   * than sluice's own.
+   */
+  readonly compat?: boolean
+}
+
+const PROTOCOL_NAMES: Record<Protocol, string> = {
+  h1: 'HTTP/1.1',
+  'h1-tls': 'HTTP/1.1 over TLS',
+  h2: 'HTTP/2',
+}
+
+function variant(adapter: Adapter, protocol: Protocol): Variant {
+  return { name: `the ${adapter} adapter over ${PROTOCOL_NAMES[protocol]}`, adapter, protocol }
+}
+
+/**
+ * The matrix of the behaviour suites: every adapter over plaintext HTTP/1.1; sluice's own
+ * server (the node adapter, as `sluice serve` and `createServer({ tls })` run it) over HTTP/1.1
+ * with TLS and over HTTP/2; and node:http2's compatibility API (`createHandler` on
+ * `http2.createSecureServer`, the bring-your-own server of docs/API.md) over HTTP/2. Express
+ * and Hono's adapters need node:http's own request objects and are not offered over HTTP/2.
+ */
+export const VARIANTS: readonly Variant[] = [
+  ...ADAPTERS.map((adapter) => variant(adapter, 'h1')),
+  variant('node', 'h1-tls'),
+  variant('node', 'h2'),
+  {
+    name: 'createHandler on http2.createSecureServer over HTTP/2',
+    adapter: 'node',
+    protocol: 'h2',
+    compat: true,
+  },
+]
+
 /**
  * Starts sluice over a filesystem root on 127.0.0.1 and a free port, in this process, through
  * one adapter: node:http, Express middleware, the Fastify plugin, or the Fetch API handler
@@ -98,15 +177,23 @@ export type Adapter = (typeof ADAPTERS)[number]
 export async function startServer(
   root: string,
   options: Omit<SluiceOptions, 'root'> = {},
-  adapter: Adapter = 'node',
+  which: Adapter | Variant = 'node',
   limits: ServerLimits = {},
 ): Promise<RunningServer> {
   const { logger, log } = captureLogger()
   const sluiceOptions = { logger, ...options, root }
-  let server: Server
+  const { adapter, protocol } = typeof which === 'string' ? variant(which, 'h1') : which
+  let server: AnyServer
   switch (adapter) {
     case 'node': {
-      server = createHttpServer(createHandler(sluiceOptions), limits, logger)
+      if (protocol === 'h1') {
+        server = createHttpServer(createHandler(sluiceOptions), limits, logger)
+      } else if (typeof which === 'object' && which.compat === true) {
+        const { cert, key } = await testCredentials()
+        server = createSecureServer({ allowHTTP1: true, cert, key }, createHandler(sluiceOptions))
+      } else {
+        server = createServer({ ...sluiceOptions, tls: await testCredentials(), limits })
+      }
       break
     }
     case 'express': {
@@ -137,7 +224,14 @@ export async function startServer(
       break
     }
   }
-  return { ...(await serve(server)), log }
+  const listening = await serve(server)
+  registerProtocol(listening.url, protocol)
+  return {
+    ...listening,
+    protocol,
+    log,
+    request: (head, requestOptions) => requestOver(protocol, listening.port, head, requestOptions),
+  }
 }
 
 export interface CliProcess {
@@ -188,7 +282,7 @@ export function runCli(
   })
   const url = new Promise<string>((resolve, reject) => {
     const check = () => {
-      const match = /(http:\/\/\S+)/.exec(out)
+      const match = /(https?:\/\/\S+)/.exec(out)
       if (match) resolve(match[1]!)
     }
     child.stdout!.on('data', check)
@@ -198,73 +292,16 @@ export function runCli(
   return { child, url, stdout: () => out, stderr: () => err, exited }
 }
 
-export interface RawResponse {
-  readonly status: number
-  readonly statusLine: string
-  /** Header names in lower case; repeated fields joined with ', '. */
-  readonly headers: Record<string, string>
-  /** The header block as received, one `Name: value` string per line. */
-  readonly rawHeaders: string[]
-  readonly body: Buffer
-}
-
 /**
- * Sends `head` (request line and fields, without the final blank line) over a new connection
- * with `Connection: close`, and parses the response exactly as received. `bodyExpected: false`
- * is for HEAD, whose response has a Content-Length but no body.
+ * Sends `head` (request line and fields, without the final blank line) over a new plaintext
+ * connection with `Connection: close`, and parses the response exactly as received.
  */
 export function rawRequest(
   port: number,
   head: string,
-  options: { body?: Buffer | string; timeoutMs?: number } = {},
+  options: RawRequestOptions = {},
 ): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
-    const chunks: Buffer[] = []
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error('raw request timed out'))
-    }, options.timeoutMs ?? 10_000)
-    socket.on('data', (chunk) => chunks.push(chunk))
-    socket.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    socket.on('close', () => {
-      clearTimeout(timer)
-      try {
-        resolve(parseRawResponse(Buffer.concat(chunks)))
-      } catch (error) {
-        reject(error)
-      }
-    })
-    const text = head.endsWith('\r\n') ? head : `${head}\r\n`
-    const withClose = /\r\nconnection:/i.test(text) ? text : `${text}Connection: close\r\n`
-    socket.write(`${withClose}\r\n`)
-    if (options.body !== undefined) socket.write(options.body)
-  })
-}
-
-/** Parses one HTTP/1.1 response whose body runs to the end of the connection. */
-export function parseRawResponse(data: Buffer): RawResponse {
-  const end = data.indexOf('\r\n\r\n')
-  if (end === -1) throw new Error(`incomplete response: ${JSON.stringify(data.toString('latin1'))}`)
-  const lines = data.subarray(0, end).toString('latin1').split('\r\n')
-  const statusLine = lines.shift()!
-  const headers: Record<string, string> = {}
-  for (const line of lines) {
-    const colon = line.indexOf(':')
-    const name = line.slice(0, colon).toLowerCase()
-    const value = line.slice(colon + 1).trim()
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`
-  }
-  return {
-    status: Number(statusLine.split(' ')[1]),
-    statusLine,
-    headers,
-    rawHeaders: lines,
-    body: data.subarray(end + 4),
-  }
+  return requestOver('h1', port, head, options)
 }
 
 /** Builds a GET request head for `path` with extra `Name: value` lines. */
