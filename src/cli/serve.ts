@@ -357,12 +357,12 @@ async function serveProcess(config: ServeConfig): Promise<number> {
   const credentials = config.tls === undefined ? undefined : await tlsCredentials(config.tls)
   const announce = (url: string) => {
     const processes = config.workers > 1 ? ` (${config.workers} processes)` : ''
-    process.stdout.write(`sluice serving ${config.root} at ${url}${processes}\n`)
-    if (config.tls?.kind === 'self-signed' && credentials !== undefined) {
-      process.stdout.write(
-        `development certificate for localhost, 127.0.0.1 and ::1 (SHA-256 ${credentials.fingerprint})\n`,
-      )
-    }
+    const selfSigned =
+      config.tls?.kind === 'self-signed' && credentials !== undefined
+        ? `development certificate for localhost, 127.0.0.1 and ::1 (SHA-256 ${credentials.fingerprint})\n`
+        : ''
+    // One write: whoever reads the ready line has the fingerprint with it.
+    process.stdout.write(`sluice serving ${config.root} at ${url}${processes}\n${selfSigned}`)
   }
   // With --workers, this process forks the workers, which run the rest of this function.
   if (config.workers > 1 && !isWorker()) {
