@@ -265,7 +265,7 @@ describe('--self-signed', () => {
   test('makes a certificate for localhost, 127.0.0.1 and ::1, prints its fingerprint, and reuses it from the cache', async () => {
     const cache = join(dir, 'xdg')
     const first = await serveTls(['--self-signed'], { XDG_CACHE_HOME: cache })
-    let printed = ''
+    let printed: string
     try {
       const match = /SHA-256 ([0-9A-F:]{95})/.exec(first.cli.stdout())
       assert.ok(match, first.cli.stdout())
