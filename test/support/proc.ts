@@ -60,3 +60,11 @@ function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
 }
+
+/** The resident memory of process `pid`, in bytes (VmRSS; Linux). */
+export function residentBytes(pid: number | 'self'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'latin1')
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status)
+  if (match === null) throw new Error(`no VmRSS for process ${pid}`)
+  return Number(match[1]) * 1024
+}
