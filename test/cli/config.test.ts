@@ -119,6 +119,8 @@ describe('the configuration file', () => {
         'idle-timeout': 0,
         'max-url-length': 1000,
         'max-header-size': 4096,
+        'http2-max-streams': 50,
+        'tls-handshake-timeout': 3,
       },
       [join(dir, 'site'), '--headers-timeout', '7', '--max-connections', '60'],
     )
@@ -131,6 +133,11 @@ describe('the configuration file', () => {
       idleTimeoutMs: 0,
       maxUrlLength: 1000,
       maxHeaderSize: 4096,
+      http2MaxStreams: 50,
+      tlsHandshakeTimeoutMs: 3000,
+      // Library-only limits keep their defaults.
+      http2MaxSessionMemoryMiB: 10,
+      http2MaxResets: 200,
     })
     await refused(withConfig({ 'headers-timeout': 30, 'request-timeout': 10 }), /must not exceed/)
     await refused(withConfig({ 'max-url-length': 20_000 }), /smaller than --max-header-size/)

@@ -205,6 +205,69 @@ describe('--tls-cert and --tls-key', () => {
   })
 })
 
+describe('time limits and renegotiation', () => {
+  test('--tls-handshake-timeout closes a connection that never handshakes; --idle-timeout an idle HTTP/2 session', async () => {
+    const { cli, port } = await serveTls([
+      '--tls-cert',
+      pair.a.cert,
+      '--tls-key',
+      pair.a.key,
+      '--tls-handshake-timeout',
+      '1',
+      '--idle-timeout',
+      '1',
+    ])
+    try {
+      const { connect: connectTcp } = await import('node:net')
+      let started = Date.now()
+      await new Promise<void>((resolve) => {
+        const socket = connectTcp(port, '127.0.0.1')
+        socket.on('error', () => {})
+        socket.on('close', () => resolve())
+      })
+      let waited = Date.now() - started
+      assert.ok(waited >= 900 && waited < 5000, `a silent connection closed after ${waited} ms`)
+      started = Date.now()
+      const session = connectHttp2(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
+      session.on('error', () => {})
+      await new Promise((resolve) => session.once('close', resolve))
+      waited = Date.now() - started
+      assert.ok(waited >= 900 && waited < 5000, `an idle session closed after ${waited} ms`)
+    } finally {
+      cli.child.kill('SIGTERM')
+      assert.equal(await cli.exited, 0)
+    }
+  })
+
+  test('a TLS 1.2 client asking to renegotiate is refused', async () => {
+    const { cli, port } = await serveTls(['--tls-cert', pair.a.cert, '--tls-key', pair.a.key])
+    try {
+      const outcome = await new Promise<string>((resolve) => {
+        const socket = connectTls(
+          {
+            port,
+            host: '127.0.0.1',
+            rejectUnauthorized: false,
+            maxVersion: 'TLSv1.2',
+            ALPNProtocols: ['http/1.1'],
+          },
+          () => {
+            socket.renegotiate({ rejectUnauthorized: false }, (error) => {
+              resolve(error === null || error === undefined ? 'renegotiated' : 'refused')
+            })
+          },
+        )
+        socket.on('error', () => resolve('refused'))
+        socket.on('close', () => resolve('refused'))
+      })
+      assert.equal(outcome, 'refused')
+    } finally {
+      cli.child.kill('SIGTERM')
+      assert.equal(await cli.exited, 0)
+    }
+  })
+})
+
 describe('bad certificate or key files: one line, exit 2, naming the file and the problem', () => {
   const cases: { what: string; args: () => Promise<string[]>; pattern: RegExp }[] = [
     {

@@ -74,7 +74,7 @@ async function sizesUnderLoad(nodeArgs: string[]): Promise<{ before: number; aft
       // 16 keep-alive clients, each a mix of whole, ranged, conditional and missing targets.
       await Promise.all(
         Array.from({ length: 16 }, async (_, client) => {
-          for (let i = 0; i < 500; i++) {
+          for (let i = 0; i < 1500; i++) {
             const headers: Record<string, string> =
               i % 3 === 0 ? { range: `bytes=${client}-${client + 100},200-300` } : {}
             const response = await fetch(`${url}/${i % 5 === 0 ? 'missing' : 'page.bin'}`, {
