@@ -17,6 +17,9 @@ export const INTEGER_RANGES = {
   'idle-timeout': [0, 86_400],
   'max-url-length': [64, 1_048_576],
   'max-header-size': [1024, 1_048_576],
+  'compress-min-size': [0, Number.MAX_SAFE_INTEGER],
+  'compress-max-size': [0, 256 * 1024 * 1024],
+  'compress-cache': [0, Number.MAX_SAFE_INTEGER],
 } as const satisfies Record<string, readonly [min: number, max: number]>
 
 export type IntegerOption = keyof typeof INTEGER_RANGES
