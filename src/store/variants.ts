@@ -117,6 +117,21 @@ export async function seeSiblings(
   return { siblings, settled }
 }
 
+/**
+ * Why a sibling cannot be its source's variant from their identities alone (older than the
+ * source, or not smaller), or undefined. `sluice compress` uses the same rules.
+ */
+export function staleByIdentity(source: FileIdentity, sibling: FileIdentity): string | undefined {
+  if (sibling.mtimeNs < source.mtimeNs) return 'it is older than its source'
+  if (sibling.size >= source.size) return 'it is not smaller than its source'
+  return undefined
+}
+
+/** Why a sibling is stale when what it decodes to (decodedTag) is not its source's bytes. */
+export function staleByBytes(coding: ContentCoding): string {
+  return `it does not decode (${coding}) to its source's bytes`
+}
+
 /** The codings a file version may be had in, in the server's order; empty when none. */
 export function offeredCodings(state: SourceState, context: VariantContext): ContentCoding[] {
   const found = new Set<ContentCoding>()
@@ -236,20 +251,14 @@ export class EntryVariants implements Variants, EntryAttachment {
       const identity = identityOf(stats)
       // Changed since the entry saw it: the entry is about to go (its dependency changed).
       if (!stats.isFile() || !sameIdentity(identity, sibling.identity!)) return undefined
-      if (identity.mtimeNs < source.identity.mtimeNs) {
-        return this.#stale(sibling, 'it is older than its source')
-      }
-      if (identity.size >= source.identity.size) {
-        return this.#stale(sibling, 'it is not smaller than its source')
-      }
+      const problem = staleByIdentity(source.identity, identity)
+      if (problem !== undefined) return this.#stale(sibling, problem)
       const held = identity.size <= this.context.maxHeldBytes
       const chunks: Buffer[] = []
       const reading = readChunks(fd, identity.size, held ? chunks : undefined)
       // Invalid data, or more than the source once decoded, is as stale as other bytes.
       const decoded = await decodedTag(coding, reading.chunks, source.identity.size)
-      if (decoded !== source.opaque) {
-        return this.#stale(sibling, `it does not decode (${coding}) to its source's bytes`)
-      }
+      if (decoded !== source.opaque) return this.#stale(sibling, staleByBytes(coding))
       const opaque = reading.opaque()
       const after = identityOf(await fstatAsync(fd, { bigint: true }))
       if (opaque === undefined || !sameIdentity(after, identity)) return undefined
