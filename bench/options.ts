@@ -10,8 +10,8 @@ interleaved rounds, and prints medians and sluice's ratios against each.
 
 Options:
   --quick              short runs for development (1 s of load, 2 rounds, one S6 round)
-  --only <ids>         scenarios to run, e.g. S1,S2 or S4 (default: S1,S2,S3,S4,S5,S6)
-  --servers <names>    servers to run besides sluice, e.g. nginx,sirv (default: all)
+  --only <ids>         scenarios to run, e.g. S1,S2 or S4 (default: S1,S2,S3,S4,S5,S6,S7)
+  --servers <names>    servers to run besides sluice, e.g. nginx,sirv,caddy (default: all)
   --duration <s>       seconds of load per measurement (default 3)
   --rounds <n>         interleaved rounds per scenario (default 3)
   --slow-count <n>     S6's concurrent slow downloads (default 1000)
@@ -32,8 +32,15 @@ export interface BenchOptions {
   readonly quick: boolean
 }
 
-const ALL = ['S1', 'S2', 'S3', 'S4-whole', 'S4-range', 'S5', 'S6']
-const SERVER_NAMES: readonly ServerName[] = ['floor', 'express', 'fastify', 'sirv', 'nginx']
+const ALL = ['S1', 'S2', 'S3', 'S4-whole', 'S4-range', 'S5', 'S6', 'S7', 'S7-fly']
+const SERVER_NAMES: readonly ServerName[] = [
+  'floor',
+  'express',
+  'fastify',
+  'sirv',
+  'nginx',
+  'caddy',
+]
 
 export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
