@@ -1,6 +1,7 @@
 /** `npm run bench -- [options]`: the benchmark's command line. */
 
 import { parseArgs } from 'node:util'
+import { SERVER_ORDER } from './report.js'
 import type { ServerName } from './servers.js'
 
 export const BENCH_HELP = `Usage: npm run bench -- [options]
@@ -33,14 +34,7 @@ export interface BenchOptions {
 }
 
 const ALL = ['S1', 'S2', 'S3', 'S4-whole', 'S4-range', 'S5', 'S6', 'S7', 'S7-fly']
-const SERVER_NAMES: readonly ServerName[] = [
-  'floor',
-  'express',
-  'fastify',
-  'sirv',
-  'nginx',
-  'caddy',
-]
+const SERVER_NAMES: readonly ServerName[] = SERVER_ORDER.filter((n) => n !== 'sluice')
 
 export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
