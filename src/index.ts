@@ -45,7 +45,7 @@ export {
   type RangeSource,
   replyWithRepresentation,
 } from './http/representation.js'
-export { createNodeHandler, type NodeHandler } from './http/server.js'
+export { createNodeHandler, type NodeHandler } from './http/node-handler.js'
 export { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from './http/write.js'
 export { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from './http/write-gate.js'
 export type { Logger } from './log.js'

@@ -6,9 +6,11 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { writeReply } from '../http/node-writer.js'
 import { discardReply, textReply } from '../http/reply.js'
-import { NodeRequestContent } from '../http/server.js'
+import { writeReply } from '../http/reply-writer.js'
+import { NodeRequestContent } from '../http/request-content.js'
+import { hasContent } from '../http/request-fields.js'
+import { responseWriterFor } from '../http/response-writer.js'
 import {
   type AppCorsSettings,
   type CorsOptions,
@@ -61,10 +63,11 @@ export function expressMiddleware(options: MiddlewareOptions): Middleware {
         { method, path: req.originalUrl ?? req.url },
         'sluice: a body parser read this PUT content before sluice; mount expressMiddleware before body parsers, or limit them to other paths',
       )
-      writeReply(textReply(500, CONTENT_CONSUMED), method, res)
+      writeReply(textReply(500, CONTENT_CONSUMED), method, responseWriterFor(res))
       return
     }
-    const body = writable ? new NodeRequestContent(req, res) : undefined
+    const writer = responseWriterFor(res)
+    const body = writable ? new NodeRequestContent(req, writer) : undefined
     engine({ method, url, headers: req.headers, base, body })
       .then((reply) => {
         if (fallthrough && reply.fallthrough) {
@@ -77,8 +80,8 @@ export function expressMiddleware(options: MiddlewareOptions): Middleware {
           next()
           return
         }
-        if (body?.mustClose()) res.setHeader('Connection', 'close')
-        writeReply(reply, method, res)
+        if (body?.mustClose()) writer.closeAfterResponse()
+        writeReply(reply, method, writer)
       })
       .catch((error: unknown) => {
         // The engine failed, or the next handler threw: the framework's error handling decides,
@@ -113,7 +116,7 @@ export function corsMiddleware(policy: CorsOptions, settings?: AppCorsSettings):
     const method = req.method ?? 'GET'
     cors({ method, url: req.originalUrl ?? req.url ?? '/', headers: req.headers }).then((reply) => {
       if (!reply.fallthrough) {
-        writeReply(reply, method, res)
+        writeReply(reply, method, responseWriterFor(res))
         return
       }
       addCorsFields(
@@ -132,9 +135,6 @@ export function corsMiddleware(policy: CorsOptions, settings?: AppCorsSettings):
  * body-parser sets it to `{}` without reading content it does not parse.
  */
 function contentConsumed(req: IncomingMessage): boolean {
-  const length = req.headers['content-length']
-  const announced =
-    req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
-  if (!announced) return false
+  if (!hasContent(req.headers)) return false
   return req.readableDidRead || req.readableEnded || (req as { _body?: unknown })._body === true
 }

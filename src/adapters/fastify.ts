@@ -5,9 +5,10 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { writeReply } from '../http/node-writer.js'
 import { discardReply, type Reply } from '../http/reply.js'
-import { NodeRequestContent } from '../http/server.js'
+import { writeReply } from '../http/reply-writer.js'
+import { NodeRequestContent } from '../http/request-content.js'
+import { responseWriterFor } from '../http/response-writer.js'
 import {
   type AppCorsSettings,
   type CorsOptions,
@@ -97,7 +98,8 @@ export async function fastifyPlugin(
     const raw = request.raw
     const method = raw.method ?? 'GET'
     const url = (raw.url ?? '/').slice(base.length)
-    const body = writable ? new NodeRequestContent(raw, reply.raw) : undefined
+    const writer = responseWriterFor(reply.raw)
+    const body = writable ? new NodeRequestContent(raw, writer) : undefined
     const decided = await engine({ method, url, headers: raw.headers, base, body })
     if (fallthrough && decided.fallthrough) {
       discardReply(decided)
@@ -109,9 +111,9 @@ export async function fastifyPlugin(
       reply.callNotFound()
       return
     }
-    if (body?.mustClose()) reply.raw.setHeader('Connection', 'close')
+    if (body?.mustClose()) writer.closeAfterResponse()
     reply.hijack()
-    writeReply(decided, method, reply.raw)
+    writeReply(decided, method, writer)
   }
   // With fallthrough, only the methods sluice serves are routed here; without it, every
   // method Fastify knows is, so unhandled ones get sluice's 405 with Allow.
@@ -153,7 +155,7 @@ export async function fastifyCors(
     const decided = await cors({ method, url: raw.url ?? '/', headers: raw.headers })
     if (!decided.fallthrough) {
       reply.hijack()
-      writeReply(decided, method, reply.raw)
+      writeReply(decided, method, responseWriterFor(reply.raw))
       return
     }
     // On the raw response, so they survive a route that hijacks the reply (fastifyPlugin);

@@ -6,9 +6,10 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { writeReply } from '../http/node-writer.js'
+import { createNodeHandler, type NodeHandler } from '../http/node-handler.js'
 import { type DynamicRepresentation, replyWithRepresentation } from '../http/representation.js'
-import { createNodeHandler, type NodeHandler } from '../http/server.js'
+import { writeReply } from '../http/reply-writer.js'
+import { responseWriterFor } from '../http/response-writer.js'
 import { type CurrentVersion, replyToWriteGate, type WriteGateOptions } from '../http/write-gate.js'
 import { resolveOptions, type SluiceOptions } from '../options.js'
 
@@ -37,7 +38,11 @@ export function sendRepresentation(
   representation: DynamicRepresentation,
 ): void {
   const method = req.method ?? 'GET'
-  writeReply(replyWithRepresentation({ method, headers: req.headers }, representation), method, res)
+  writeReply(
+    replyWithRepresentation({ method, headers: req.headers }, representation),
+    method,
+    responseWriterFor(res),
+  )
 }
 
 /**
@@ -64,6 +69,6 @@ export function checkWritePreconditions(
   const method = req.method ?? 'GET'
   const refusal = replyToWriteGate({ method, headers: req.headers }, current, options)
   if (refusal === undefined) return true
-  writeReply(refusal, method, res)
+  writeReply(refusal, method, responseWriterFor(res))
   return false
 }

@@ -8,14 +8,13 @@ import { resolve } from 'node:path'
 import { DEFAULT_RANGE_LIMITS } from '../core/byte-ranges.js'
 import { withCors } from '../http/cors.js'
 import { createEngine, DEFAULT_CACHE_CONTROL } from '../http/engine.js'
+import { listen, shutdown } from '../http/connections.js'
+import { createNodeHandler } from '../http/node-handler.js'
 import {
   createHttpServer,
-  createNodeHandler,
   DEFAULT_SERVER_LIMITS,
   defaultMaxConnections,
-  listen,
   type ServerLimits,
-  shutdown,
 } from '../http/server.js'
 import { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from '../http/write.js'
 import { createLogger, type LogFormat } from '../log.js'

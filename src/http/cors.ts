@@ -18,6 +18,7 @@ import { escapeControls, type Logger, silentLogger } from '../log.js'
 import type { Engine, EngineRequest } from './engine.js'
 import type { FastLane, FastReply } from './fast-path.js'
 import { type Reply, textReply } from './reply.js'
+import { fieldValue, preflightMethod } from './request-fields.js'
 import { parseTarget } from './target.js'
 
 /** A policy for the paths matching `pattern`; `null` means no CORS there. */
@@ -102,18 +103,18 @@ export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
   }
 
   const cors: Engine = async function cors(request: EngineRequest): Promise<Reply> {
-    const origin = single(request.headers.origin)
+    const origin = fieldValue(request.headers.origin)
     const policy = policyFor(request.url)
     // Requests without Origin, and same-origin ones, are not CORS requests: untouched, except
     // that a response under a policy would differ with an Origin, which caches must know.
-    if (origin === undefined || isSameOrigin(origin, single(request.headers.host))) {
+    if (origin === undefined || isSameOrigin(origin, fieldValue(request.headers.host))) {
       const reply = await engine(request)
       if (policy !== null) addVary(reply, VARY_ACTUAL)
       return reply
     }
 
-    const requestMethod = single(request.headers['access-control-request-method'])
-    if (request.method === 'OPTIONS' && requestMethod !== undefined) {
+    const requestMethod = preflightMethod(request.method, request.headers)
+    if (requestMethod !== undefined) {
       return preflight(request, origin, requestMethod, policy)
     }
 
@@ -176,9 +177,9 @@ export function withCors(engine: Engine, options: CorsLayerOptions): Engine {
       {
         origin,
         method,
-        headers: single(request.headers['access-control-request-headers']),
+        headers: fieldValue(request.headers['access-control-request-headers']),
         privateNetwork:
-          single(request.headers['access-control-request-private-network']) === 'true',
+          fieldValue(request.headers['access-control-request-private-network']) === 'true',
       },
       request,
     )
@@ -218,7 +219,7 @@ function fastLane(
   const varied = new WeakMap<FastReply, FastReply>()
   const preflights = new WeakMap<object, FastReply>()
   return (method, url, headers) => {
-    const origin = headers.origin
+    const origin = fieldValue(headers.origin)
     if (origin === undefined) {
       const reply = inner?.(method, url, headers)
       if (reply === undefined || policyFor(url) === null) return reply
@@ -229,17 +230,17 @@ function fastLane(
       }
       return withOrigin
     }
-    const requestMethod = headers['access-control-request-method']
-    if (method !== 'OPTIONS' || typeof requestMethod !== 'string') return undefined
-    if (isSameOrigin(origin, single(headers.host))) return undefined
+    const requestMethod = preflightMethod(method, headers)
+    if (requestMethod === undefined) return undefined
+    if (isSameOrigin(origin, fieldValue(headers.host))) return undefined
     const policy = policyFor(url)
     if (policy === null || policy.options.origins === 'function') return undefined
     const decision = policy.decidePreflight(
       {
         origin,
         method: requestMethod,
-        headers: single(headers['access-control-request-headers']),
-        privateNetwork: single(headers['access-control-request-private-network']) === 'true',
+        headers: fieldValue(headers['access-control-request-headers']),
+        privateNetwork: fieldValue(headers['access-control-request-private-network']) === 'true',
       },
       { method, url, headers },
     )
@@ -269,10 +270,6 @@ function refuse(status: number, reason: string, note: string, vary = VARY_ACTUAL
   const reply = textReply(status, reason, { Vary: vary.join(', ') })
   reply.notes.cors = note
   return reply
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value
 }
 
 /**

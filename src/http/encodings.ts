@@ -18,6 +18,7 @@ import {
 } from '../core/accept-encoding.js'
 import type { OpenedFile } from '../store/store.js'
 import { type Reply, textReply } from './reply.js'
+import { fieldValue } from './request-fields.js'
 
 /** What read.ts needs to know of the choice: the coding, and whether there was one to make. */
 export interface Encoding {
@@ -52,7 +53,7 @@ export class CodingPreferences {
   /** The codings a request with this field accepts, most preferred first. */
   rank(field: string | string[] | undefined): readonly Coding[] {
     if (field === undefined) return acceptedCodings(undefined)
-    const value = Array.isArray(field) ? field.join(', ') : field
+    const value = fieldValue(field)!
     let ranking = this.#rankings.get(value)
     if (ranking === undefined) {
       ranking = acceptedCodings(value)

@@ -16,6 +16,7 @@ import { CodingPreferences, selectRepresentation } from './encodings.js'
 import { createFileLane, type FastLane } from './fast-path.js'
 import { replyWithFile } from './read.js'
 import { type Reply, textReply } from './reply.js'
+import type { RequestHeaders } from './request-fields.js'
 import { formatPath, isHidden, parseTarget } from './target.js'
 import { replyToWrite, WRITABLE_FILE_METHODS, type WriteOptions } from './write.js'
 
@@ -24,7 +25,7 @@ export interface EngineRequest {
   readonly method: string
   /** The request-target as received. */
   readonly url: string
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly headers: RequestHeaders
   /**
    * The path prefix an adapter stripped from `url` before calling the engine (an Express mount
    * path, a Fastify prefix), so redirects can point back through it. Default ''.

@@ -21,12 +21,12 @@
  * request-target string, the resource path it names, looked up in the store on every request.
  */
 
-import type { IncomingHttpHeaders } from 'node:http'
 import type { ContentCoding } from '../core/accept-encoding.js'
 import { formatHttpDate } from '../core/http-date.js'
 import type { HeldRepresentation, ResourcePath, Store, Variants } from '../store/store.js'
 import { CodingPreferences, VARY_ACCEPT_ENCODING } from './encodings.js'
 import type { ReplyNotes } from './reply.js'
+import type { RequestHeaders } from './request-fields.js'
 import { isHidden, parseTarget } from './target.js'
 
 export interface FastReply {
@@ -44,7 +44,7 @@ export interface FastReply {
 export type FastLane = (
   method: string,
   url: string,
-  headers: IncomingHttpHeaders,
+  headers: RequestHeaders,
 ) => FastReply | undefined
 
 interface Answers {

@@ -27,6 +27,7 @@ import {
 import type { OpenedFile } from '../store/store.js'
 import { type Encoding, IDENTITY_ONLY, VARY_ACCEPT_ENCODING } from './encodings.js'
 import { type Reply, type ReplyHeaders, textReply } from './reply.js'
+import { fieldValue, type RequestHeaders } from './request-fields.js'
 
 export interface ReadOptions {
   readonly cacheControl: string
@@ -35,7 +36,7 @@ export interface ReadOptions {
 
 export interface ReadRequest {
   readonly method: string
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly headers: RequestHeaders
 }
 
 /**
@@ -64,10 +65,10 @@ export function replyWithFile(
   const verdict = evaluatePreconditions(
     request.method,
     {
-      ifMatch: field(headers['if-match']),
-      ifNoneMatch: field(headers['if-none-match']),
-      ifModifiedSince: field(headers['if-modified-since']),
-      ifUnmodifiedSince: field(headers['if-unmodified-since']),
+      ifMatch: fieldValue(headers['if-match']),
+      ifNoneMatch: fieldValue(headers['if-none-match']),
+      ifModifiedSince: fieldValue(headers['if-modified-since']),
+      ifUnmodifiedSince: fieldValue(headers['if-unmodified-since']),
     },
     current,
   )
@@ -94,11 +95,11 @@ export function replyWithFile(
   Object.assign(representation, validatorFields)
   representation['Accept-Ranges'] = 'bytes'
 
-  const range = request.method === 'GET' ? field(headers.range) : undefined
+  const range = request.method === 'GET' ? fieldValue(headers.range) : undefined
   if (range !== undefined) {
     const ranged = replyWithRanges(
       range,
-      field(headers['if-range']),
+      fieldValue(headers['if-range']),
       file,
       current,
       representation,
@@ -222,8 +223,4 @@ function freshBoundary(): string {
 function closeAndNone(file: OpenedFile): { kind: 'none' } {
   file.close()
   return { kind: 'none' }
-}
-
-function field(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value
 }

@@ -12,6 +12,7 @@ import { formatHttpDate } from '../core/http-date.js'
 import type { ConditionalFields } from '../core/preconditions.js'
 import type { ResourcePath, WritableStore, WriteResult } from '../store/store.js'
 import { type Reply, textReply } from './reply.js'
+import { fieldValue, type RequestHeaders } from './request-fields.js'
 import { formatPath } from './target.js'
 
 /** Default for `--max-body`: 100 MiB. */
@@ -26,7 +27,7 @@ export interface WriteOptions {
 
 export interface WriteRequest {
   readonly method: string
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly headers: RequestHeaders
   /** The request content; absent means empty. */
   readonly body?: AsyncIterable<Uint8Array> | undefined
 }
@@ -66,7 +67,7 @@ export async function replyToWrite(
     return textReply(400, 'Bad Request: PUT does not accept Content-Range (no partial updates)')
   }
   // Section 8.4: the bytes would be stored and served without their Content-Encoding.
-  const encoding = field(headers['content-encoding'])
+  const encoding = fieldValue(headers['content-encoding'])
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     return textReply(415, 'Unsupported Media Type: send the content without Content-Encoding', {
       'Accept-Encoding': 'identity',
@@ -84,7 +85,7 @@ export async function replyToWrite(
     chunks: request.body ?? emptyBody(),
     length,
     maxBytes: options.maxBodyBytes,
-    contentType: field(headers['content-type']),
+    contentType: fieldValue(headers['content-type']),
   }
   return replyFor(await store.put(path, body, condition), path, condition.fields)
 }
@@ -177,29 +178,21 @@ function notePreconditions(reply: Reply, checked: readonly string[]): void {
   if (checked.length > 0) reply.notes.precondition = `${checked.join(', ')}: held`
 }
 
-export function conditionalFields(
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): ConditionalFields {
+export function conditionalFields(headers: RequestHeaders): ConditionalFields {
   return {
-    ifMatch: field(headers['if-match']),
-    ifNoneMatch: field(headers['if-none-match']),
-    ifUnmodifiedSince: field(headers['if-unmodified-since']),
+    ifMatch: fieldValue(headers['if-match']),
+    ifNoneMatch: fieldValue(headers['if-none-match']),
+    ifUnmodifiedSince: fieldValue(headers['if-unmodified-since']),
   }
 }
 
 /** Content-Length as a number (node:http has already refused invalid or conflicting ones). */
-function contentLength(
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): number | undefined {
+function contentLength(headers: RequestHeaders): number | undefined {
   if (headers['transfer-encoding'] !== undefined) return undefined
-  const value = field(headers['content-length'])
+  const value = fieldValue(headers['content-length'])
   if (value === undefined) return 0 // RFC 9112 section 6.3: no framing field, no content
   const n = Number(value)
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined
 }
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
-
-function field(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value
-}

@@ -1,6 +1,8 @@
 /**
- * Sends byte ranges of an open file, and the buffers between them (multipart heads), to a
- * response: the large-body path of node:http, built for many concurrent downloads.
+ * Sends byte ranges of an open file, and the buffers between them (multipart heads), to a sink
+ * the HTTP layer gives it (an HTTP/1.1 response, an HTTP/2 stream): the large-body path, built
+ * for many concurrent downloads. It knows nothing of sockets or protocols: the sink says when it
+ * is gone ('close') and takes bytes with a callback once they are handed on.
  *
  * - No read-ahead: a chunk is read only once the previous one has been handed to the kernel,
  *   so a connection holds at most one chunk in memory, and only while its client is slow.
@@ -32,7 +34,12 @@ import { FileChangedError } from './file-stream.js'
 /** A buffer written as is, or bytes `start` to `end` (inclusive) of the file. */
 export type BodyPiece = Buffer | { readonly start: number; readonly end: number }
 
-/** Where the bytes go: a node:http ServerResponse (or any writable with callbacks). */
+/**
+ * Where the bytes go, with backpressure: a writable whose write callback comes once the bytes
+ * are handed on, and that emits 'close' (or is `destroyed`) once nobody will take more. A
+ * node:http ServerResponse with its socket and an HTTP/2 stream are sinks as they are; the
+ * HTTP layer wraps what is not (a response queued behind another: src/http/http1-response.ts).
+ */
 export interface ByteSink {
   write(chunk: Uint8Array, callback: (error?: Error | null) => void): boolean
   write(chunk: Uint8Array): boolean
@@ -41,47 +48,11 @@ export interface ByteSink {
   readonly destroyed: boolean
   once(event: 'close', listener: () => void): unknown
   off(event: 'close', listener: () => void): unknown
-  /**
-   * A node:http response's request, whose connection is watched too: a response queued behind
-   * another on the same connection (HTTP pipelining) has no socket yet, and when the connection
-   * is destroyed node:http (20) destroys its request but never emits 'close' on it.
-   */
-  readonly req?: { readonly socket: CloseSource | null } | undefined
 }
 
-/** Something that closes once: a connection. */
-export interface CloseSource {
-  readonly destroyed: boolean
-  once(event: 'close', listener: () => void): unknown
-  off(event: 'close', listener: () => void): unknown
-}
-
-/**
- * Who waits for each queued response's connection to close: one listener per connection,
- * however many responses are queued on it.
- */
-const closeWatchers = new WeakMap<CloseSource, Set<() => void>>()
-
-/**
- * Calls `closed` once `connection` closes, unless `unwatchConnection` came first. For a
- * response queued behind another on its connection (HTTP pipelining), whose own 'close' never
- * comes when the connection dies (node:http 20); node-writer.ts uses it for streamed bodies.
- */
-export function watchConnection(connection: CloseSource, closed: () => void): void {
-  let watching = closeWatchers.get(connection)
-  if (watching === undefined) {
-    const callbacks = new Set<() => void>()
-    closeWatchers.set(connection, (watching = callbacks))
-    connection.once('close', () => {
-      closeWatchers.delete(connection)
-      for (const callback of callbacks) callback()
-    })
-  }
-  watching.add(closed)
-}
-
-export function unwatchConnection(connection: CloseSource, closed: () => void): void {
-  closeWatchers.get(connection)?.delete(closed)
+/** A body with reads to make, one per slot of its current step (the Sender, below). */
+interface ReadIssuer {
+  issueRead(slot: number): void
 }
 
 /** Called once: with the error that stopped the send, if any, and the bytes handed over. */
@@ -109,9 +80,159 @@ const POOL_BYTES = LARGE_BUDGET
 /** How often unused sizes are let go of. */
 const POOL_TRIM_MS = 2000
 
-let sending = 0
-/** Bytes of chunks taken by bodies and not yet written. */
-let inUse = 0
+/**
+ * What all the bodies being sent in a process share: the chunk budget, the pool of idle
+ * buffers, and the read slots. One per process (`fileSender`, below), because the budget and
+ * the libuv thread pool are the process's, whichever store a body comes from.
+ */
+export class FileSender {
+  /** Bodies being sent. */
+  #sending = 0
+  /** Bytes of chunks taken by bodies and not yet written. */
+  #inUse = 0
+  readonly #pool = new Map<number, Buffer[]>()
+  #pooledBytes = 0
+  #trimming: ReturnType<typeof setInterval> | undefined
+  readonly #trim = () => this.#trimPool()
+  #reading = 0
+  /**
+   * Reads waiting for a slot, in order: the sender and the index of its read, from
+   * `#waitingHead` on (a queue without shift(), which moves every element: a thousand may wait).
+   */
+  #waitingSenders: (ReadIssuer | undefined)[] = []
+  #waitingSlots: number[] = []
+  #waitingHead = 0
+
+  /**
+   * Writes `pieces` to `sink`: buffers as they are, ranges read from `fd` (whose version is
+   * `identity`). Calls `done` once, when everything was handed on, or with the error that
+   * stopped it (the client went away, a read failed, the file changed in place). The
+   * descriptor is not used after `done`.
+   */
+  send(
+    fd: number,
+    identity: FileIdentity,
+    pieces: readonly BodyPiece[],
+    sink: ByteSink,
+    done: SendDone,
+  ): void {
+    new Sender(this, fd, identity, pieces, sink, done).start()
+  }
+
+  /** Bodies being sent, and bytes of chunks they hold: for tests and diagnostics. */
+  stats(): { readonly sending: number; readonly chunkBytes: number } {
+    return { sending: this.#sending, chunkBytes: this.#inUse }
+  }
+
+  bodyStarted(): void {
+    this.#sending++
+  }
+
+  bodyFinished(): void {
+    this.#sending--
+  }
+
+  /**
+   * The chunk size for the next read, a power of 2: the budget's share for each body in
+   * flight, and no more than what is left of it (bodies that started alone may still hold
+   * large chunks).
+   */
+  chunkSize(): number {
+    const bodies = Math.max(1, this.#sending)
+    const budget = chunkBudget(bodies)
+    const share = Math.min(budget / bodies, budget - this.#inUse)
+    let size = MIN_CHUNK
+    while (size < MAX_CHUNK && size * 2 <= share) size *= 2
+    return size
+  }
+
+  takeBuffer(size: number): Buffer {
+    this.#inUse += size
+    // Larger sizes are not coming back into use while chunks are this small: let them go, so
+    // that the pool has room for the size in use.
+    if (this.#pooledBytes > 0) {
+      for (const [pooled, free] of this.#pool) {
+        if (pooled <= size) continue
+        this.#pooledBytes -= pooled * free.length
+        this.#pool.delete(pooled)
+      }
+    }
+    const buffer = this.#pool.get(size)?.pop()
+    if (buffer === undefined) return Buffer.allocUnsafeSlow(size)
+    this.#pooledBytes -= size
+    return buffer
+  }
+
+  /**
+   * A chunk is done with: back to the pool, unless a write may still hold it (`reuse` false).
+   * Buffers are kept rather than dropped (up to POOL_BYTES, more than the chunks in flight
+   * ever take): a dropped buffer is garbage that the collector frees late, and for small sizes
+   * leaves the allocator's heap fragmented, both of which show as resident memory.
+   */
+  giveBuffer(buffer: Buffer, reuse = true): void {
+    this.#inUse -= buffer.length
+    if (
+      !reuse ||
+      this.#pooledBytes + buffer.length > POOL_BYTES ||
+      buffer.length > this.chunkSize()
+    ) {
+      return
+    }
+    let free = this.#pool.get(buffer.length)
+    if (free === undefined) this.#pool.set(buffer.length, (free = []))
+    free.push(buffer)
+    this.#pooledBytes += buffer.length
+    this.#trimming ??= setInterval(this.#trim, POOL_TRIM_MS).unref()
+  }
+
+  /** Lets go of sizes no longer in use, and of everything once no body is being sent. */
+  #trimPool(): void {
+    const current = this.#sending === 0 ? 0 : this.chunkSize()
+    for (const [size, free] of this.#pool) {
+      if (size <= current) continue
+      this.#pooledBytes -= size * free.length
+      this.#pool.delete(size)
+    }
+    if (this.#pool.size === 0 && this.#trimming !== undefined) {
+      clearInterval(this.#trimming)
+      this.#trimming = undefined
+    }
+  }
+
+  /** Starts a read now, or queues it: at most MAX_READS at once, in the order asked. */
+  requestRead(sender: ReadIssuer, slot: number): void {
+    if (this.#reading < MAX_READS) {
+      this.#reading++
+      sender.issueRead(slot)
+    } else {
+      this.#waitingSenders.push(sender)
+      this.#waitingSlots.push(slot)
+    }
+  }
+
+  /** A read completed: the next one waiting takes its place. */
+  readDone(): void {
+    this.#reading--
+    const head = this.#waitingHead
+    if (head === this.#waitingSenders.length) return
+    const sender = this.#waitingSenders[head]!
+    const slot = this.#waitingSlots[head]!
+    this.#waitingSenders[head] = undefined
+    this.#waitingHead = head + 1
+    if (this.#waitingHead === this.#waitingSenders.length) {
+      this.#waitingSenders = []
+      this.#waitingSlots = []
+      this.#waitingHead = 0
+    } else if (this.#waitingHead >= 1024 && this.#waitingHead * 2 >= this.#waitingSenders.length) {
+      // Mostly consumed: drop the consumed half, an amortized O(1) per read.
+      this.#waitingSenders = this.#waitingSenders.slice(this.#waitingHead)
+      this.#waitingSlots = this.#waitingSlots.slice(this.#waitingHead)
+      this.#waitingHead = 0
+    }
+    this.#reading++
+    sender.issueRead(slot)
+  }
+}
 
 /**
  * What the bodies in flight may hold in chunks together: LARGE_BUDGET for up to FEW_BODIES of
@@ -124,112 +245,7 @@ export function chunkBudget(bodies: number): number {
   return Math.max(SMALL_BUDGET, (LARGE_BUDGET * FEW_BODIES) / bodies)
 }
 
-/**
- * The chunk size for the next read, a power of 2: the budget's share for each body in flight,
- * and no more than what is left of it (bodies that started alone may still hold large chunks).
- */
-function chunkSize(): number {
-  const bodies = Math.max(1, sending)
-  const budget = chunkBudget(bodies)
-  const share = Math.min(budget / bodies, budget - inUse)
-  let size = MIN_CHUNK
-  while (size < MAX_CHUNK && size * 2 <= share) size *= 2
-  return size
-}
-
-const pool = new Map<number, Buffer[]>()
-let pooledBytes = 0
-let trimming: ReturnType<typeof setInterval> | undefined
-
-function takeBuffer(size: number): Buffer {
-  inUse += size
-  // Larger sizes are not coming back into use while chunks are this small: let them go, so
-  // that the pool has room for the size in use.
-  if (pooledBytes > 0) {
-    for (const [pooled, free] of pool) {
-      if (pooled <= size) continue
-      pooledBytes -= pooled * free.length
-      pool.delete(pooled)
-    }
-  }
-  const buffer = pool.get(size)?.pop()
-  if (buffer === undefined) return Buffer.allocUnsafeSlow(size)
-  pooledBytes -= size
-  return buffer
-}
-
-/**
- * A chunk is done with: back to the pool, unless a write may still hold it (`reuse` false).
- * Buffers are kept rather than dropped (up to POOL_BYTES, more than the chunks in flight ever
- * take): a dropped buffer is garbage that the collector frees late, and for small sizes
- * leaves the allocator's heap fragmented, both of which show as resident memory.
- */
-function giveBuffer(buffer: Buffer, reuse = true): void {
-  inUse -= buffer.length
-  if (!reuse || pooledBytes + buffer.length > POOL_BYTES || buffer.length > chunkSize()) return
-  let free = pool.get(buffer.length)
-  if (free === undefined) pool.set(buffer.length, (free = []))
-  free.push(buffer)
-  pooledBytes += buffer.length
-  trimming ??= setInterval(trimPool, POOL_TRIM_MS).unref()
-}
-
-/** Lets go of sizes no longer in use, and of everything once no body is being sent. */
-function trimPool(): void {
-  const current = sending === 0 ? 0 : chunkSize()
-  for (const [size, free] of pool) {
-    if (size <= current) continue
-    pooledBytes -= size * free.length
-    pool.delete(size)
-  }
-  if (pool.size === 0 && trimming !== undefined) {
-    clearInterval(trimming)
-    trimming = undefined
-  }
-}
-
-let reading = 0
-/**
- * Reads waiting for a slot, in order: the sender and the index of its read, from `waitingHead`
- * on (a queue without shift(), which moves every element: a thousand may wait).
- */
-let waitingSenders: (Sender | undefined)[] = []
-let waitingSlots: number[] = []
-let waitingHead = 0
-
-/** Starts a read now, or queues it: at most MAX_READS at once, in the order asked. */
-function requestRead(sender: Sender, slot: number): void {
-  if (reading < MAX_READS) {
-    reading++
-    sender.issueRead(slot)
-  } else {
-    waitingSenders.push(sender)
-    waitingSlots.push(slot)
-  }
-}
-
-/** A read completed: the next one waiting takes its place. */
-function readDone(): void {
-  reading--
-  if (waitingHead === waitingSenders.length) return
-  const sender = waitingSenders[waitingHead]!
-  const slot = waitingSlots[waitingHead]!
-  waitingSenders[waitingHead++] = undefined
-  if (waitingHead === waitingSenders.length) {
-    waitingSenders = []
-    waitingSlots = []
-    waitingHead = 0
-  } else if (waitingHead >= 1024 && waitingHead * 2 >= waitingSenders.length) {
-    // Mostly consumed: drop the consumed half, an amortized O(1) per read.
-    waitingSenders = waitingSenders.slice(waitingHead)
-    waitingSlots = waitingSlots.slice(waitingHead)
-    waitingHead = 0
-  }
-  reading++
-  sender.issueRead(slot)
-}
-
-const GONE = 'client went away'
+const CLIENT_GONE = 'client went away'
 
 /** The bytes a body reads from the file (its ranges, not the buffers between them). */
 function fileBytes(pieces: readonly BodyPiece[]): number {
@@ -243,7 +259,7 @@ function fileBytes(pieces: readonly BodyPiece[]): number {
  * step allocates nothing of its own: with a thousand slow downloads, objects that live as long
  * as a pending write are what make the heap grow.
  */
-class Sender {
+class Sender implements ReadIssuer {
   #index = 0
   #firstStep = true
   /** The next file position to read within the current range piece (-1: at its start). */
@@ -258,7 +274,8 @@ class Sender {
   #last = false
   /** The current step's writes: a buffer as is, or (null) a slice of the chunk. */
   readonly #buffers: (Buffer | null)[] = []
-  readonly #at: number[] = []
+  /** Where in the chunk each read of the step goes. */
+  readonly #chunkOffsets: number[] = []
   readonly #lengths: number[] = []
   readonly #positions: number[] = []
   #count = 0
@@ -267,13 +284,12 @@ class Sender {
   #received = 0
   #failed: Error | undefined
   readonly #onClose = () => this.#abort()
-  /** The connection watched while the response has none of its own (queued: pipelining). */
-  #connection: CloseSource | undefined
   readonly #onRead = (error: Error | null, bytesRead: number) => this.#readDone(error, bytesRead)
   readonly #onStat = (error: Error | null, stats: BigIntStats) => this.#verified(error, stats)
   readonly #afterWrite = (error?: Error | null) => this.#written(error)
 
   constructor(
+    readonly shared: FileSender,
     readonly fd: number,
     readonly identity: FileIdentity,
     readonly pieces: readonly BodyPiece[],
@@ -282,29 +298,14 @@ class Sender {
   ) {}
 
   start(): void {
-    sending++
-    const sink = this.sink
-    sink.once('close', this.#onClose)
-    const connection = sink.req?.socket
-    if (connection !== undefined && connection !== null && connection !== sinkSocket(sink)) {
-      if (connection.destroyed) return this.#abort()
-      this.#connection = connection
-      watchConnection(connection, this.#onConnectionClosed)
-    }
+    this.shared.bodyStarted()
+    this.sink.once('close', this.#onClose)
     this.#step()
   }
 
-  /** The connection of a response queued on it closed (its own 'close' never comes). */
-  readonly #onConnectionClosed = () => this.#connectionClosed()
-
-  #connectionClosed(): void {
-    this.#connection = undefined
-    this.#abort()
-  }
-
   #step(): void {
-    if (this.#aborted || this.sink.destroyed) return this.#finish(new Error(GONE))
-    let size = chunkSize()
+    if (this.#aborted || this.sink.destroyed) return this.#finish(new Error(CLIENT_GONE))
+    let size = this.shared.chunkSize()
     if (this.#firstStep) {
       this.#firstStep = false
       // A body that fits in one chunk is still read at once (one read, one write).
@@ -324,7 +325,7 @@ class Sender {
       if (this.#position < 0) this.#position = piece.start
       const length = Math.min(piece.end - this.#position + 1, size - used)
       this.#buffers[count] = null
-      this.#at[count] = used
+      this.#chunkOffsets[count] = used
       this.#lengths[count] = length
       this.#positions[count++] = this.#position
       used += length
@@ -338,7 +339,7 @@ class Sender {
     this.#last = this.#index >= pieces.length
     this.#chunk = undefined
     if (used === 0) return this.#write()
-    this.#chunk = takeBuffer(size)
+    this.#chunk = this.shared.takeBuffer(size)
     this.#expected = used
     this.#received = 0
     this.#failed = undefined
@@ -346,7 +347,7 @@ class Sender {
     let reads = 0
     for (let i = 0; i < count; i++) if (this.#buffers[i] === null) reads++
     this.#pendingReads = reads
-    for (let i = 0; i < count; i++) if (this.#buffers[i] === null) requestRead(this, i)
+    for (let i = 0; i < count; i++) if (this.#buffers[i] === null) this.shared.requestRead(this, i)
   }
 
   /** Called by the read limiter when this read may start. */
@@ -354,7 +355,7 @@ class Sender {
     read(
       this.fd,
       this.#chunk!,
-      this.#at[slot]!,
+      this.#chunkOffsets[slot]!,
       this.#lengths[slot]!,
       this.#positions[slot]!,
       this.#onRead,
@@ -362,7 +363,7 @@ class Sender {
   }
 
   #readDone(error: Error | null, bytesRead: number): void {
-    readDone()
+    this.shared.readDone()
     if (error !== null) this.#failed ??= error
     else this.#received += bytesRead
     if (--this.#pendingReads > 0) return
@@ -373,7 +374,7 @@ class Sender {
     }
     if (this.#failed !== undefined || this.#aborted) {
       this.#release(true)
-      return this.#finish(this.#failed ?? new Error(GONE))
+      return this.#finish(this.#failed ?? new Error(CLIENT_GONE))
     }
     if (!this.#last) return this.#write()
     // The last chunk goes out only if the file is still the version that was announced.
@@ -390,7 +391,7 @@ class Sender {
     ) {
       this.#release(true)
       const gone = this.#aborted
-        ? new Error(GONE)
+        ? new Error(CLIENT_GONE)
         : new FileChangedError('file changed while streaming')
       return this.#finish(error ?? gone)
     }
@@ -401,7 +402,7 @@ class Sender {
     const sink = this.sink
     if (this.#aborted || sink.destroyed) {
       this.#release(true)
-      return this.#finish(new Error(GONE))
+      return this.#finish(new Error(CLIENT_GONE))
     }
     const count = this.#count
     if (count === 0) return this.#written(null)
@@ -411,7 +412,7 @@ class Sender {
     for (let i = 0; i < count; i++) {
       let bytes = this.#buffers[i]
       if (bytes === null || bytes === undefined) {
-        const at = this.#at[i]!
+        const at = this.#chunkOffsets[i]!
         const length = this.#lengths[i]!
         bytes = at === 0 && length === chunk!.length ? chunk! : chunk!.subarray(at, at + length)
       }
@@ -440,7 +441,7 @@ class Sender {
     const chunk = this.#chunk
     if (chunk === undefined) return
     this.#chunk = undefined
-    giveBuffer(chunk, reuse)
+    this.shared.giveBuffer(chunk, reuse)
   }
 
   #abort(): void {
@@ -453,42 +454,17 @@ class Sender {
       this.#writing = false
       this.#release(false)
     }
-    this.#finish(new Error(GONE))
+    this.#finish(new Error(CLIENT_GONE))
   }
 
   #finish(error: Error | undefined): void {
     if (this.#finished) return
     this.#finished = true
-    sending--
+    this.shared.bodyFinished()
     this.sink.off('close', this.#onClose)
-    if (this.#connection !== undefined)
-      unwatchConnection(this.#connection, this.#onConnectionClosed)
     this.done(error, this.#bytes)
   }
 }
 
-/** The socket a node:http response is attached to (null while queued), if it is one. */
-function sinkSocket(sink: ByteSink): unknown {
-  return (sink as { socket?: unknown }).socket
-}
-
-/** Bodies being sent, and bytes of chunks they hold: for tests and diagnostics. */
-export function senderStats(): { readonly sending: number; readonly chunkBytes: number } {
-  return { sending, chunkBytes: inUse }
-}
-
-/**
- * Writes `pieces` to `sink`: buffers as they are, ranges read from `fd` (whose version is
- * `identity`). Calls `done` once, when everything was handed to the kernel, or with the error
- * that stopped it (the client went away, a read failed, the file changed in place). The
- * descriptor is not used after `done`.
- */
-export function sendPieces(
-  fd: number,
-  identity: FileIdentity,
-  pieces: readonly BodyPiece[],
-  sink: ByteSink,
-  done: SendDone,
-): void {
-  new Sender(fd, identity, pieces, sink, done).start()
-}
+/** The one per process: every store's bodies share its budget, pool and read slots. */
+export const fileSender = new FileSender()

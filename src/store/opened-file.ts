@@ -7,7 +7,7 @@ import { close } from 'node:fs'
 import { PassThrough, type Readable } from 'node:stream'
 import { type EntityTag, formatEntityTag } from '../core/entity-tag.js'
 import type { FileIdentity } from './file-identity.js'
-import { sendPieces } from './file-sender.js'
+import { fileSender } from './file-sender.js'
 import { createRangeStream, FileChangedError } from './file-stream.js'
 import type { CacheEntry, EntryAttachment } from './representation-cache.js'
 import {
@@ -109,7 +109,7 @@ export function descriptorFile(
     send(sink, pieces, done) {
       if (released) throw new Error('send() after close()')
       readers++
-      sendPieces(fd, identity, pieces, sink, (error, bytes) => {
+      fileSender.send(fd, identity, pieces, sink, (error, bytes) => {
         readers--
         releaseWhenIdle()
         readFailed(error)

@@ -17,7 +17,7 @@ import { expressMiddleware } from '../../src/adapters/express.js'
 import { fastifyPlugin } from '../../src/adapters/fastify.js'
 import { createFetchHandler } from '../../src/adapters/fetch.js'
 import { createHandler } from '../../src/adapters/node.js'
-import type { NodeHandler } from '../../src/http/server.js'
+import type { NodeHandler } from '../../src/http/node-handler.js'
 import { createSite, type SiteFixture } from '../support/fixtures.js'
 import { fastifyApp, rawRequest, requestHead, serve } from '../support/server.js'
 

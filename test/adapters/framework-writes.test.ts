@@ -15,7 +15,7 @@ import { setImmediate as tick } from 'node:timers/promises'
 import express from 'express'
 import { expressMiddleware } from '../../src/adapters/express.js'
 import { fastifyPlugin } from '../../src/adapters/fastify.js'
-import type { NodeHandler } from '../../src/http/server.js'
+import type { NodeHandler } from '../../src/http/node-handler.js'
 import { captureLogger, fastifyApp, serve, tempRoot } from '../support/server.js'
 import { expectedTag, send } from '../support/writes.js'
 

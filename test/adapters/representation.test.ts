@@ -19,7 +19,9 @@ import {
   type RangeSource,
   replyWithRepresentation,
 } from '../../src/http/representation.js'
-import { createHttpServer, listen, type NodeHandler, shutdown } from '../../src/http/server.js'
+import { listen, shutdown } from '../../src/http/connections.js'
+import type { NodeHandler } from '../../src/http/node-handler.js'
+import { createHttpServer } from '../../src/http/server.js'
 import { deterministicBytes, expectedEtag } from '../support/fixtures.js'
 import { rawRequest, requestHead } from '../support/server.js'
 

@@ -1,9 +1,10 @@
 /**
  * Large bodies of pipelined requests whose connection is reset: a response queued behind
- * another on the same connection never emits 'close' in node:http (20), so the sender
- * (src/store/file-sender.ts) must watch the connection itself. Otherwise its share of the
- * chunk budget and of the file's descriptor is never given back. A store without a sender
- * (its files only stream) has the same problem in node-writer.ts, which watches it too.
+ * another on the same connection never emits 'close' in node:http (20), so the sink the HTTP/1
+ * writer gives the sender (src/http/http1-response.ts) must close with the connection.
+ * Otherwise the sender's share of the chunk budget and of the file's descriptor is never given
+ * back. A store without a sender (its files only stream) has the same problem when the writer
+ * pipes its stream, and the same writer watches the connection there too.
  */
 
 import assert from 'node:assert/strict'
@@ -13,10 +14,10 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createEngine } from '../../src/http/engine.js'
-import { createNodeHandler } from '../../src/http/server.js'
+import { createNodeHandler } from '../../src/http/node-handler.js'
 import { createFsStore, type FsStore } from '../../src/store/fs-store.js'
 import type { Lookup, OpenedFile, Store } from '../../src/store/store.js'
-import { senderStats } from '../../src/store/file-sender.js'
+import { fileSender } from '../../src/store/file-sender.js'
 import { deterministicBytes, settled } from '../support/fixtures.js'
 import { openDescriptors } from '../support/proc.js'
 import { type Listening, serve, tempRoot } from '../support/server.js'
@@ -108,8 +109,8 @@ const linux = process.platform === 'linux'
 /** Every sender has finished and given its chunks back. */
 const allSendersFinished = () =>
   eventually(
-    () => senderStats().sending === 0 && senderStats().chunkBytes === 0,
-    () => `senders still in flight: ${JSON.stringify(senderStats())}`,
+    () => fileSender.stats().sending === 0 && fileSender.stats().chunkBytes === 0,
+    () => `senders still in flight: ${JSON.stringify(fileSender.stats())}`,
   )
 
 describe('pipelined large bodies, connection reset', { skip: !linux && 'needs /proc' }, () => {

@@ -15,8 +15,7 @@ import {
   type BodyPiece,
   type ByteSink,
   chunkBudget,
-  sendPieces,
-  senderStats,
+  FileSender,
 } from '../../src/store/file-sender.js'
 import { FileChangedError } from '../../src/store/file-stream.js'
 import { deterministicBytes } from '../support/fixtures.js'
@@ -82,11 +81,14 @@ function send(
   sink: TestSink,
 ): Promise<{ error: Error | undefined; bytes: number }> {
   return new Promise((resolve) =>
-    sendPieces(fd, identity, pieces, sink, (error, bytes) => resolve({ error, bytes })),
+    sender.send(fd, identity, pieces, sink, (error, bytes) => resolve({ error, bytes })),
   )
 }
 
-describe('sendPieces', () => {
+/** A sender of this suite's own: its budget and read slots are not shared with other tests. */
+const sender = new FileSender()
+
+describe('FileSender.send', () => {
   test('a whole file, in chunks, byte for byte', async () => {
     const { fd, identity } = open('whole.bin', content)
     const sink = new TestSink()
@@ -188,7 +190,7 @@ describe('sendPieces', () => {
     sinks.forEach((sink, i) => {
       assert.ok(sink.bytes.equals(content.subarray(i * 1000, i * 1000 + 1000)), `body ${i}`)
     })
-    assert.deepEqual(senderStats(), { sending: 0, chunkBytes: 0 })
+    assert.deepEqual(sender.stats(), { sending: 0, chunkBytes: 0 })
   })
 
   test('a file modified in place is cut off before its last chunk', async () => {

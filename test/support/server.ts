@@ -18,13 +18,9 @@ import { expressMiddleware } from '../../src/adapters/express.js'
 import { fastifyPlugin } from '../../src/adapters/fastify.js'
 import { createFetchHandler } from '../../src/adapters/fetch.js'
 import { createHandler } from '../../src/adapters/node.js'
-import {
-  createHttpServer,
-  listen,
-  type NodeHandler,
-  type ServerLimits,
-  shutdown,
-} from '../../src/http/server.js'
+import { listen, shutdown } from '../../src/http/connections.js'
+import type { NodeHandler } from '../../src/http/node-handler.js'
+import { createHttpServer, type ServerLimits } from '../../src/http/server.js'
 import { createLogger, type Logger } from '../../src/log.js'
 import type { SluiceOptions } from '../../src/options.js'
 

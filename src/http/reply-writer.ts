@@ -1,19 +1,20 @@
 /**
- * Writes a reply to a node:http response: one writeHead, then the body with backpressure. A
- * body that fails midway (the file changed under it) destroys the connection, so the client
- * sees a truncated response instead of one that disagrees with its headers.
+ * Writes a reply to a response, HTTP/1.1 or HTTP/2 alike (response-writer.ts): the head at
+ * once, then the body with backpressure. A body that fails midway (the file changed under it)
+ * cuts the response off, so the client sees a truncated response instead of one that
+ * disagrees with its headers.
  *
  * Nothing here throws: a reply whose head cannot be written (a field value with a control
  * character, from a custom store or an application) becomes a fixed 500, and a body that
- * cannot be read cuts the connection. Either way the error stays with this one response.
+ * cannot be read cuts the response off. Either way the error stays with this one response.
  */
 
-import type { ServerResponse } from 'node:http'
-import { pipeline, type Readable } from 'node:stream'
-import { type BodyPiece, unwatchConnection, watchConnection } from '../store/file-sender.js'
+import type { Readable } from 'node:stream'
+import type { BodyPiece } from '../store/file-sender.js'
 import type { OpenedFile } from '../store/store.js'
 import { bodyStream, multipartBytes, multipartPieces } from './body-stream.js'
 import { closeFile, discardReply, type Reply, textReply } from './reply.js'
+import type { ResponseWriter } from './response-writer.js'
 
 /** How a response ended, for the access log. */
 export interface WriteOutcome {
@@ -35,7 +36,7 @@ const FLUSH_HEAD_ABOVE = 64 * 1024
 export function writeReply(
   reply: Reply,
   method: string,
-  res: ServerResponse,
+  writer: ResponseWriter,
   done: (outcome: WriteOutcome) => void = () => {},
 ): void {
   const finish = (outcome: WriteOutcome) => {
@@ -45,10 +46,10 @@ export function writeReply(
       // A failing callback (the access log) must not turn into an uncaught exception.
     }
   }
-  if (res.headersSent) {
+  if (writer.headersSent) {
     // Someone else answered already (a framework, an earlier failed attempt): give up cleanly.
     discardReply(reply)
-    res.destroy()
+    writer.cutOff()
     finish({ status: reply.status, bytes: 0, error: new Error('response already started') })
     return
   }
@@ -75,92 +76,76 @@ export function writeReply(
       }
     } catch (error) {
       discardReply(reply)
-      return writeFailure(res, asError(error), finish)
+      return writeFailure(writer, asError(error), finish)
     }
   }
+  if (pieces === undefined && stream === undefined) {
+    discardReply(reply)
+    const sent = withBody ? payload : undefined
+    try {
+      writer.respond(reply.status, reply.headers, sent)
+    } catch (error) {
+      return writeFailure(writer, asError(error), finish)
+    }
+    finish({ status: reply.status, bytes: sent?.length ?? 0 })
+    return
+  }
   try {
-    res.writeHead(reply.status, reply.headers as Record<string, string | number | string[]>)
+    writer.startResponse(reply.status, reply.headers)
   } catch (error) {
     stream?.destroy()
     discardReply(reply)
-    return writeFailure(res, asError(error), finish)
+    return writeFailure(writer, asError(error), finish)
   }
   if (pieces !== undefined && (body.kind === 'file' || body.kind === 'multipart')) {
     // The head goes out now, not with the first chunk, which may wait for a read slot while
     // other bodies stream (file-sender.ts).
-    if (Number(reply.headers['Content-Length']) > FLUSH_HEAD_ABOVE) res.flushHeaders()
-    sendFile(body.file, pieces, res, (bytes, error) =>
+    if (Number(reply.headers['Content-Length']) > FLUSH_HEAD_ABOVE) writer.flushHead()
+    sendFile(body.file, pieces, writer, (bytes, error) =>
       finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes }),
     )
     return
   }
-  if (stream === undefined) {
-    discardReply(reply)
-    if (payload !== undefined && withBody) {
-      res.end(payload)
-      finish({ status: reply.status, bytes: payload.length })
-    } else {
-      res.end()
-      finish({ status: reply.status, bytes: 0 })
-    }
-    return
-  }
+  const source = stream!
   let bytes = 0
-  let settled = false
-  const settle = (error?: Error | null) => {
-    if (settled) return
-    settled = true
-    if (queuedOn) unwatchConnection(queuedOn, abandoned)
+  writer.pipeFrom(source, (error) => {
     discardReply(reply)
     finish(error ? { status: reply.status, bytes, error } : { status: reply.status, bytes })
-  }
-  // A response queued behind another on its connection (HTTP pipelining) gets no 'close' of
-  // its own when the connection dies, and pipeline() would wait for it forever: the
-  // connection's close settles the response itself, and a connection already gone at once.
-  const queuedOn = res.socket === null ? (res.req?.socket ?? undefined) : undefined
-  const abandoned = () => {
-    stream.destroy()
-    settle(new Error('client went away'))
-  }
-  if (queuedOn?.destroyed) return abandoned()
-  if (queuedOn) watchConnection(queuedOn, abandoned)
-  pipeline(stream, res, settle)
-  stream.on('data', (chunk: Buffer) => {
+  })
+  source.on('data', (chunk: Buffer) => {
     bytes += chunk.length
   })
 }
 
 /**
  * Sends `pieces` of `file` through its sender (which it must have), then ends the response, or
- * cuts it off on an error, and closes the file. The fast lane (server.ts) sends through it too.
+ * cuts it off on an error, and closes the file. The fast lane (node-handler.ts) sends through
+ * it too.
  */
 export function sendFile(
   file: OpenedFile,
   pieces: readonly BodyPiece[],
-  res: ServerResponse,
+  writer: ResponseWriter,
   done: (bytes: number, error: Error | undefined) => void,
 ): void {
-  file.send!(res, pieces, (error, bytes) => {
+  file.send!(writer.sink, pieces, (error, bytes) => {
     closeFile(file)
-    if (error === undefined) res.end()
-    else res.destroy(error)
+    if (error === undefined) writer.end()
+    else writer.cutOff(error)
     done(bytes, error)
   })
 }
 
 /** The reply could not be written: a fixed 500 in its place, when nothing was sent yet. */
-function writeFailure(res: ServerResponse, error: Error, finish: (o: WriteOutcome) => void) {
-  if (res.headersSent) {
-    res.destroy()
+function writeFailure(writer: ResponseWriter, error: Error, finish: (o: WriteOutcome) => void) {
+  if (writer.headersSent) {
+    writer.cutOff()
     finish({ status: 500, bytes: 0, error })
     return
   }
-  // writeHead may have set some fields before it threw; start from a clean slate.
-  for (const name of res.getHeaderNames()) res.removeHeader(name)
   const fallback = textReply(500, 'Internal Server Error')
   const bytes = (fallback.body as { bytes: Buffer }).bytes
-  res.writeHead(500, fallback.headers as Record<string, string | number>)
-  res.end(bytes)
+  writer.respond(500, fallback.headers, bytes)
   finish({ status: 500, bytes: bytes.length, error })
 }
 
