@@ -55,7 +55,7 @@ for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1
 /**
  * Parses an Accept-Encoding field value; undefined when it is malformed anywhere. Empty list
  * elements and whitespace around commas and semicolons are allowed (section 5.6.1.2).
- * @example parseAcceptEncoding('gzip;q=0.5, BR').weights // Map { 'gzip' => 500, 'br' => 1000 }
+ * @example [...parseAcceptEncoding('gzip;q=0.5, BR')!.weights] // [['gzip', 500], ['br', 1000]]
  */
 export function parseAcceptEncoding(value: string): AcceptEncoding | undefined {
   const weights = new Map<string, number>()

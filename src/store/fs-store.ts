@@ -391,10 +391,10 @@ export class FsStore implements WritableStore {
       const name = path.length === 0 ? '' : path[path.length - 1]!
       const contentType = contentTypeFor(name)
       // A version is kept (and gets variants) once it and its siblings are settled.
-      const siblings = this.#variants?.siblings
-        ? await seeSiblings(where.path, seen.startedAt)
-        : undefined
-      const settled = isSettled(identity, seen.startedAt) && (siblings?.settled ?? true)
+      const own = isSettled(identity, seen.startedAt)
+      const siblings =
+        own && this.#variants?.siblings ? await seeSiblings(where.path, seen.startedAt) : undefined
+      const settled = own && (siblings?.settled ?? true)
       const place = { ...where, siblings: siblings?.siblings }
       if (cache !== undefined && settled && cache.holds(identity.size)) {
         const bytes = await readWhole(fd, identity.size)

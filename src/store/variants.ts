@@ -297,7 +297,10 @@ export class EntryVariants implements Variants, EntryAttachment {
     const source = this.state.bytes ?? (await this.#readSource())
     if (source === undefined) return undefined
     const bytes = await compress(coding, source, settings.levels[coding])
+    // Saving nothing, or more than the budget could ever keep (it would be made again for
+    // every request): no variant in this coding for this version.
     if (bytes.length >= source.length) return undefined
+    if (bytes.length > this.entry.cache.options.maxCompressedBytes) return undefined
     // Its own memory: a result may be a slice of a larger allocation.
     const owned = Buffer.allocUnsafeSlow(bytes.length)
     bytes.copy(owned)
