@@ -116,6 +116,9 @@ export function createEngine(options: EngineOptions): Engine {
         return reply
       }
       // Section 12.5.3: identity or one of its encoded variants, by Accept-Encoding.
+      if (lookup.file.variants === undefined) {
+        return replyWithFile(request, lookup.file, readOptions, Date.now())
+      }
       const ranking = preferences.rank(request.headers['accept-encoding'])
       const selected = await selectRepresentation(lookup.file, ranking)
       if (selected.kind === 'reply') return selected.reply
