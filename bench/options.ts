@@ -1,6 +1,7 @@
 /** `npm run bench -- [options]`: the benchmark's command line. */
 
 import { parseArgs } from 'node:util'
+import { SERVER_ORDER } from './report.js'
 import type { ServerName } from './servers.js'
 
 export const BENCH_HELP = `Usage: npm run bench -- [options]
@@ -10,8 +11,8 @@ interleaved rounds, and prints medians and sluice's ratios against each.
 
 Options:
   --quick              short runs for development (1 s of load, 2 rounds, one S6 round)
-  --only <ids>         scenarios to run, e.g. S1,S2 or S4 (default: S1,S2,S3,S4,S5,S6)
-  --servers <names>    servers to run besides sluice, e.g. nginx,sirv (default: all)
+  --only <ids>         scenarios to run, e.g. S1,S2 or S4 (default: S1,S2,S3,S4,S5,S6,S7)
+  --servers <names>    servers to run besides sluice, e.g. nginx,sirv,caddy (default: all)
   --duration <s>       seconds of load per measurement (default 3)
   --rounds <n>         interleaved rounds per scenario (default 3)
   --slow-count <n>     S6's concurrent slow downloads (default 1000)
@@ -32,8 +33,8 @@ export interface BenchOptions {
   readonly quick: boolean
 }
 
-const ALL = ['S1', 'S2', 'S3', 'S4-whole', 'S4-range', 'S5', 'S6']
-const SERVER_NAMES: readonly ServerName[] = ['floor', 'express', 'fastify', 'sirv', 'nginx']
+const ALL = ['S1', 'S2', 'S3', 'S4-whole', 'S4-range', 'S5', 'S6', 'S7', 'S7-fly']
+const SERVER_NAMES: readonly ServerName[] = SERVER_ORDER.filter((n) => n !== 'sluice')
 
 export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({

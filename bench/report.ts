@@ -14,6 +14,7 @@ export const SERVER_ORDER: readonly ServerName[] = [
   'fastify',
   'sirv',
   'nginx',
+  'caddy',
 ]
 const PEERS = SERVER_ORDER.filter((n) => n !== 'sluice')
 const COLORS: Record<ServerName, string> = {
@@ -23,6 +24,7 @@ const COLORS: Record<ServerName, string> = {
   fastify: '#d62728',
   sirv: '#9467bd',
   nginx: '#ff7f0e',
+  caddy: '#17becf',
 }
 
 export function markdownReport(run: BenchRun): string {

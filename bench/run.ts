@@ -22,6 +22,8 @@ import { markdownReport, svgChart } from './report.js'
 import type { BenchRun, RunInfo, ThroughputResult } from './results.js'
 import { SCENARIOS } from './scenarios.js'
 import {
+  CADDY_INSTALL,
+  caddySpec,
   NGINX_INSTALL,
   nginxSpec,
   type Placement,
@@ -137,6 +139,15 @@ async function main(argv: string[]): Promise<number> {
       notes.push(`nginx not installed (${NGINX_INSTALL}): no ratios against nginx`)
     } else {
       specs.push(nginx)
+    }
+  }
+  if (options.servers === undefined || options.servers.has('caddy')) {
+    const caddy = caddySpec(placement)
+    if (caddy === undefined) {
+      log(`caddy is not installed, so it is left out; to include it: ${CADDY_INSTALL}`)
+      notes.push(`caddy not installed (${CADDY_INSTALL})`)
+    } else {
+      specs.push(caddy)
     }
   }
 

@@ -6,20 +6,24 @@
  */
 
 import { type Exchange, exchange, parseMultipart } from './exchange.js'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import {
+  BROWSER_ACCEPT_ENCODING,
   type Fixtures,
   LARGE,
   MEDIUM,
   MULTIPART_FIELD,
   MULTIPART_RANGES,
   RANGE_LENGTH,
+  SCRIPT,
+  SCRIPT_ON_THE_FLY,
   SMALL,
 } from './fixtures.js'
 import type { LoadRequest } from './load.js'
 import { CORS_POLICY } from './peers/common.js'
 import type { RunningServer } from './servers.js'
 
-export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4-whole' | 'S4-range' | 'S5'
+export type ScenarioId = 'S1' | 'S2' | 'S3' | 'S4-whole' | 'S4-range' | 'S5' | 'S7' | 'S7-fly'
 
 export interface Scenario {
   readonly id: ScenarioId
@@ -207,7 +211,69 @@ const s5: Scenario = {
   },
 }
 
-export const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4Whole, s4Range, s5]
+/**
+ * S7: what a browser asks for a script. Only a compressed answer counts (br or gzip, decoding
+ * to exactly the file), with `sibling`: the very bytes of the precompressed sibling, so every
+ * server sends the same ones. Vary and a strong ETag of its own are checked and warned about.
+ */
+function compressedScript(
+  id: 'S7' | 'S7-fly',
+  title: string,
+  path: string,
+  sibling: boolean,
+): Scenario {
+  return {
+    id,
+    title,
+    connections: 64,
+    targetVsNginx: 0.5,
+    async prepare(server, fixtures) {
+      const request = get(path, { 'Accept-Encoding': BROWSER_ACCEPT_ENCODING })
+      const response = await send(server, request)
+      if (response.status !== 200) return `answers ${response.status}, expected 200`
+      const coding = response.headers.get('content-encoding')
+      if (coding !== 'br' && coding !== 'gzip') {
+        return coding === undefined ? 'sends it uncompressed' : `sends Content-Encoding ${coding}`
+      }
+      const identity = fixtures.bytes.get(path)!
+      let decoded: Buffer
+      try {
+        decoded = coding === 'br' ? brotliDecompressSync(response.body) : gunzipSync(response.body)
+      } catch {
+        return `its ${coding} body does not decode`
+      }
+      if (!decoded.equals(identity)) return `its ${coding} body does not decode to the file`
+      if (sibling) {
+        const expected = fixtures.bytes.get(`${path}${coding === 'br' ? '.br' : '.gz'}`)!
+        if (!response.body.equals(expected)) return `its ${coding} body is not the sibling's bytes`
+      }
+      const warnings: string[] = []
+      if (!/accept-encoding/i.test(response.headers.get('vary') ?? '')) {
+        warnings.push('no Vary: Accept-Encoding (RFC 9110 section 12.5.5)')
+      }
+      const etag = response.headers.get('etag')
+      if (etag === undefined) warnings.push('no ETag')
+      else if (etag.startsWith('W/')) warnings.push(`a weak ETag (${etag}): If-Range never matches`)
+      return { ...prepared(request, response), warnings }
+    },
+  }
+}
+
+const s7 = compressedScript(
+  'S7',
+  `GET 100 KB script, Accept-Encoding: ${BROWSER_ACCEPT_ENCODING}, precompressed siblings`,
+  SCRIPT.path,
+  true,
+)
+
+const s7Fly = compressedScript(
+  'S7-fly',
+  'the same without siblings: compressed on the fly (sluice: once, then cached)',
+  SCRIPT_ON_THE_FLY.path,
+  false,
+)
+
+export const SCENARIOS: readonly Scenario[] = [s1, s2, s3, s4Whole, s4Range, s5, s7, s7Fly]
 
 /** S5's reference: Go's net/http FileServer on this machine, as stated in issue 6. */
 export const GO_MULTIPART_RPS = 8000

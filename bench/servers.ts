@@ -19,7 +19,9 @@ const SLUICE_CLI = join(PROJECT_ROOT, 'bin', 'sluice.js')
 
 export const NGINX_INSTALL = 'apt-get install -y nginx'
 
-export type ServerName = 'sluice' | 'floor' | 'express' | 'fastify' | 'sirv' | 'nginx'
+export type ServerName = 'sluice' | 'floor' | 'express' | 'fastify' | 'sirv' | 'nginx' | 'caddy'
+
+export const CADDY_INSTALL = 'apt-get install -y caddy'
 
 export interface RunningServer {
   readonly name: ServerName
@@ -106,7 +108,7 @@ export function nginxSpec(placement: Placement): ServerSpec | undefined {
   const version = `${printed.stderr}${printed.stdout}`.trim().replace(/^nginx version: /, '')
   return {
     name: 'nginx',
-    describe: `${version}, one process, sendfile on, tcp_nopush off`,
+    describe: `${version}, one process, sendfile on, tcp_nopush off, gzip_static on, gzip on (level 6) for scripts`,
     start: async (root, workDir) => {
       const dir = join(workDir, `nginx-${++nginxStarts}`)
       await mkdir(dir, { recursive: true })
@@ -146,7 +148,13 @@ http {
   etag on;
   keepalive_requests 1000000;
   keepalive_timeout 65s;
-  types { application/octet-stream bin; }
+  gzip_static on;
+  gzip on;
+  gzip_types text/javascript;
+  gzip_comp_level 6;
+  gzip_min_length 1024;
+  gzip_vary on;
+  types { application/octet-stream bin; text/javascript js; }
   default_type application/octet-stream;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
@@ -170,6 +178,55 @@ http {
         return 204;
       }
     }
+  }
+}
+`
+}
+
+let caddyStarts = 0
+
+/**
+ * Caddy when installed: its file server with `precompressed br gzip` (the siblings S7 asks
+ * for) and `encode zstd gzip` for compression on the fly, one process, no admin endpoint, no
+ * access log. It has no CORS of its own, so it takes no part in S3.
+ */
+export function caddySpec(placement: Placement): ServerSpec | undefined {
+  const binary = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p))
+  if (binary === undefined) return undefined
+  const version = spawnSync(binary, ['version'], { encoding: 'utf8' }).stdout.trim().split(' ')[0]
+  return {
+    name: 'caddy',
+    describe: `caddy ${version}, file_server precompressed br gzip, encode zstd gzip`,
+    start: async (root, workDir) => {
+      const dir = join(workDir, `caddy-${++caddyStarts}`)
+      await mkdir(dir, { recursive: true })
+      const port = await freePort()
+      const conf = join(dir, 'Caddyfile')
+      await writeFile(conf, caddyConfig(root, port))
+      const child = spawn(
+        ...command(placement, binary, ['run', '--config', conf, '--adapter', 'caddyfile']),
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir },
+        },
+      )
+      const output = collect(child)
+      await waitForPort('127.0.0.1', port, child, output, dir, 'caddy')
+      return running('caddy', `http://127.0.0.1:${port}`, child)
+    },
+  }
+}
+
+export function caddyConfig(root: string, port: number): string {
+  return `{
+  admin off
+  auto_https off
+}
+http://127.0.0.1:${port} {
+  root * ${root}
+  encode zstd gzip
+  file_server {
+    precompressed br gzip
   }
 }
 `
@@ -249,12 +306,15 @@ async function waitForPort(
   child: ChildProcess,
   output: { text(): string },
   dir: string,
+  name = 'nginx',
 ): Promise<void> {
   const deadline = Date.now() + 20_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')
-      throw new Error(`nginx exited before listening: ${(output.text() + log).trim().slice(-500)}`)
+      throw new Error(
+        `${name} exited before listening: ${(output.text() + log).trim().slice(-500)}`,
+      )
     }
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, host)
@@ -268,7 +328,7 @@ async function waitForPort(
     await sleep(50)
   }
   child.kill('SIGKILL')
-  throw new Error('nginx did not listen within 20 s')
+  throw new Error(`${name} did not listen within 20 s`)
 }
 
 /** A port that was free a moment ago (nginx needs one in its configuration). */

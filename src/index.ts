@@ -32,6 +32,7 @@ export {
   sendRepresentation,
   type ServerOptions,
 } from './adapters/node.js'
+export * from './core/accept-encoding.js'
 export * from './core/byte-ranges.js'
 export * from './core/cors/check.js'
 export * from './core/cors/origin.js'
@@ -39,6 +40,7 @@ export * from './core/cors/policy.js'
 export * from './core/cors/safelist.js'
 export * from './core/entity-tag.js'
 export * from './core/http-date.js'
+export * from './core/media-type-patterns.js'
 export * from './core/multipart.js'
 export * from './core/preconditions.js'
 export * from './core/write-preconditions.js'
@@ -69,9 +71,10 @@ export type {
   PathSettings,
   SluiceOptions,
 } from './options.js'
-export { FsStore, openFsStore } from './store/fs-store.js'
+export { type CompressSettings, FsStore, openFsStore } from './store/fs-store.js'
 export { sweepStagedFiles } from './store/staged-files.js'
 export {
+  type HeldRepresentation,
   isWritableStore,
   type Lookup,
   type OpenedFile,
@@ -79,6 +82,7 @@ export {
   type ResourcePath,
   type Store,
   type StoredVersion,
+  type Variants,
   type WritableStore,
   type WriteBody,
   type WriteCondition,

@@ -19,6 +19,9 @@ export const INTEGER_RANGES = {
   'max-header-size': [1024, 1_048_576],
   'http2-max-streams': [1, 10_000],
   'tls-handshake-timeout': [1, 300],
+  'compress-min-size': [0, Number.MAX_SAFE_INTEGER],
+  'compress-max-size': [0, 256 * 1024 * 1024],
+  'compress-cache': [0, Number.MAX_SAFE_INTEGER],
 } as const satisfies Record<string, readonly [min: number, max: number]>
 
 export type IntegerOption = keyof typeof INTEGER_RANGES

@@ -11,7 +11,9 @@
 
 import { z } from 'zod'
 import { MAX_AGE_LIMIT } from './core/cors/policy.js'
+import { patternProblem } from './core/media-type-patterns.js'
 import { INTEGER_RANGES, type IntegerOption } from './option-ranges.js'
+import { LEVEL_RANGES } from './store/codecs.js'
 
 export const text = (what: string) => z.string({ error: `expected ${what}` })
 
@@ -49,7 +51,44 @@ export const SHARED_RULES = {
     'with writable: PUT or DELETE of an existing file must send If-Match or If-Unmodified-Since',
   ),
   maxBody: integerOption('max-body', 'with writable: the largest PUT in bytes'),
+  precompressed: flag('serve fresh precompressed siblings (app.js.br, .zst, .gz) as variants'),
 } as const
+
+/** The parts of `compress`, under the same names in the file and the library except where noted. */
+export const COMPRESS_RULES = {
+  types: z
+    .array(
+      text('a media type pattern').refine((p) => patternProblem(p) === undefined, {
+        error: 'expected type/subtype, type/* or +suffix',
+      }),
+      { error: 'expected a list of media type patterns' },
+    )
+    .describe('media types compressed on the fly: "text/*", "application/wasm", "+json"'),
+  /** `min-size` in the file. */
+  minSize: integerOption('compress-min-size', 'smallest file compressed on the fly, in bytes'),
+  /** `max-size` in the file. */
+  maxSize: integerOption('compress-max-size', 'largest file compressed on the fly, in bytes'),
+  level: z
+    .strictObject(
+      {
+        br: integer(...LEVEL_RANGES.br, 'brotli quality'),
+        gzip: integer(...LEVEL_RANGES.gzip, 'gzip level'),
+        zstd: integer(...LEVEL_RANGES.zstd, 'zstd level'),
+      },
+      { error: 'expected an object of levels such as { "br": 5, "gzip": 6 }' },
+    )
+    .partial()
+    .describe('compression level per coding (on the fly)'),
+  /** `cache-bytes` in the file. */
+  cacheBytes: integerOption(
+    'compress-cache',
+    'bytes compressed on the fly held in memory, all files together',
+  ),
+} as const
+
+/** The description of `compress`, in the file and the library. */
+export const COMPRESS_DESCRIPTION =
+  'compress compressible responses on the fly (default true), or the settings of it'
 
 /** The CORS options, under the same names in the file and the library except where noted. */
 export const CORS_RULES = {

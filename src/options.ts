@@ -25,8 +25,8 @@ import {
 } from './http/engine.js'
 import { DEFAULT_MAX_BODY_BYTES } from './http/write.js'
 import { type Logger, silentLogger } from './log.js'
-import { CORS_RULES, SHARED_RULES, text } from './option-rules.js'
-import { createFsStore } from './store/fs-store.js'
+import { COMPRESS_RULES, CORS_RULES, SHARED_RULES, text } from './option-rules.js'
+import { type CompressSettings, createFsStore, type FsStoreSettings } from './store/fs-store.js'
 import { isWritableStore, type Store } from './store/store.js'
 
 /**
@@ -78,6 +78,17 @@ export interface SluiceOptions {
   readonly cors?: CorsOptions
   /** Per-path settings, first match wins: `{ '/assets/**': { cors: { origin: '*' } } }`. */
   readonly paths?: Readonly<Record<string, PathSettings>>
+  /**
+   * Compress compressible files on the fly for clients that accept it (Accept-Encoding), once
+   * per file version, each variant with its own strong ETag (docs/API.md, "Compression").
+   * Default true, with the defaults of each setting; false for none. With `root` only.
+   */
+  readonly compress?: boolean | CompressSettings
+  /**
+   * Serve precompressed siblings (`app.js.br`, `app.js.zst`, `app.js.gz`) as variants of
+   * their source while they are fresh. Default true. With `root` only.
+   */
+  readonly precompressed?: boolean
   /**
    * A pino logger: CORS denials (warn), failed requests (error) and, for `createHandler`, one
    * access-log line per request (info). Default: nothing is logged.
@@ -142,6 +153,23 @@ const optionsSchema = z
     writable: SHARED_RULES.writable,
     requirePreconditions: SHARED_RULES.requirePreconditions,
     maxBody: SHARED_RULES.maxBody,
+    compress: z.union(
+      [
+        // The object first: a wrong setting inside it is reported as such (optionError).
+        z
+          .strictObject({
+            types: COMPRESS_RULES.types,
+            minSize: COMPRESS_RULES.minSize,
+            maxSize: COMPRESS_RULES.maxSize,
+            level: COMPRESS_RULES.level,
+            cacheBytes: COMPRESS_RULES.cacheBytes,
+          })
+          .partial(),
+        z.boolean(),
+      ],
+      { error: 'expected true, false or an object of compression settings' },
+    ),
+    precompressed: SHARED_RULES.precompressed,
     cors: corsObject,
     paths: z.record(
       z.string(),
@@ -171,6 +199,11 @@ const SPELLINGS: Readonly<Record<string, string>> = {
   'max-ranges': 'maxRanges',
   'require-preconditions': 'requirePreconditions',
   'private-network': 'privateNetwork',
+  'min-size': 'minSize',
+  'max-size': 'maxSize',
+  'cache-bytes': 'cacheBytes',
+  levels: 'level',
+  compression: 'compress',
 }
 
 /**
@@ -210,7 +243,20 @@ export function resolveOptions(
       throw new TypeError(`sluice: option '${key}' only applies with writable: true`)
     }
   }
-  const store = o.store ?? storeFor(o.root)
+  for (const key of ['compress', 'precompressed'] as const) {
+    if (o.store !== undefined && o[key] !== undefined) {
+      throw new TypeError(
+        `sluice: option '${key}' applies to the store sluice opens for 'root'; give it to openFsStore for your own store`,
+      )
+    }
+  }
+  const store =
+    o.store ??
+    storeFor(o.root, {
+      compress: o.compress === true || o.compress === undefined ? {} : o.compress,
+      precompressed: o.precompressed ?? true,
+      logger,
+    })
   if (writable && !isWritableStore(store)) {
     throw new TypeError("sluice: option 'writable': the store does not implement put and delete")
   }
@@ -301,12 +347,12 @@ function corsPolicy(
   return createCorsPolicy<EngineRequest>(policyOptions)
 }
 
-function storeFor(root: string | undefined): Store {
+function storeFor(root: string | undefined, settings: FsStoreSettings): Store {
   if (root === undefined || root === '') {
     throw new TypeError("sluice: option 'root': expected a directory path (or give 'store')")
   }
   try {
-    return createFsStore(root)
+    return createFsStore(root, settings)
   } catch (error) {
     throw new TypeError(
       `sluice: option 'root': expected an existing directory: ${(error as Error).message}`,

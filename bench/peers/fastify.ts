@@ -1,4 +1,7 @@
-/** Peer: Fastify 5 with @fastify/cors and @fastify/static, as documented. */
+/**
+ * Peer: Fastify 5 with @fastify/cors and @fastify/static, as documented, with `preCompressed`
+ * (it sends a file's .br or .gz sibling when the client accepts it; S7).
+ */
 
 import cors from '@fastify/cors'
 import fastifyStatic from '@fastify/static'
@@ -13,7 +16,7 @@ await app.register(cors, {
   allowedHeaders: [...CORS_POLICY.headers],
   maxAge: CORS_POLICY.maxAgeSeconds,
 })
-await app.register(fastifyStatic, { root: args.root, prefix: '/' })
+await app.register(fastifyStatic, { root: args.root, prefix: '/', preCompressed: true })
 await app.listen({ host: args.host, port: args.port })
 announce('fastify', app.server)
 exitOnSignal(app.server)

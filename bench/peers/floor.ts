@@ -7,7 +7,15 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { LARGE, MEDIUM, MULTIPART_FIELD, MULTIPART_RANGES, SMALL } from '../fixtures.js'
+import {
+  LARGE,
+  MEDIUM,
+  MULTIPART_FIELD,
+  MULTIPART_RANGES,
+  SCRIPT,
+  SCRIPT_ON_THE_FLY,
+  SMALL,
+} from '../fixtures.js'
 import { announce, CORS_POLICY, exitOnSignal, peerArgs } from './common.js'
 
 const args = peerArgs()
@@ -37,6 +45,20 @@ const smallHead = [
   String(small.length),
 ]
 const multipart = buildMultipart(medium)
+// S7: the br sibling with the fields a compressed variant needs.
+const scriptBr = readFileSync(join(args.root, `${SCRIPT.path.slice(1)}.br`))
+const scriptHead = [
+  'Content-Type',
+  'text/javascript; charset=utf-8',
+  'Content-Encoding',
+  'br',
+  'ETag',
+  ETAG,
+  'Vary',
+  'Accept-Encoding',
+  'Content-Length',
+  String(scriptBr.length),
+]
 
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   if (req.method === 'OPTIONS') {
@@ -73,6 +95,9 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       ])
       res.end(large.subarray(start, end + 1))
     }
+  } else if (req.url === SCRIPT.path || req.url === SCRIPT_ON_THE_FLY.path) {
+    res.writeHead(200, scriptHead)
+    res.end(scriptBr)
   } else if (req.url === MEDIUM.path && req.headers.range === MULTIPART_FIELD) {
     res.writeHead(206, [
       'Content-Type',

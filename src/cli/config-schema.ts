@@ -11,6 +11,8 @@
 
 import { z } from 'zod'
 import {
+  COMPRESS_DESCRIPTION,
+  COMPRESS_RULES,
   CORS_RULES,
   flag,
   integerOption,
@@ -36,6 +38,22 @@ export const corsSchema = z
   .describe('A CORS policy, the same options as the --cors-* flags')
 
 export type CorsConfig = z.infer<typeof corsSchema>
+
+export const compressSchema = z
+  .strictObject(
+    {
+      types: COMPRESS_RULES.types,
+      'min-size': COMPRESS_RULES.minSize,
+      'max-size': COMPRESS_RULES.maxSize,
+      level: COMPRESS_RULES.level,
+      'cache-bytes': COMPRESS_RULES.cacheBytes,
+    },
+    { error: 'expected an object of compression settings' },
+  )
+  .partial()
+  .describe('on-the-fly compression settings, the same as the --compress-* flags')
+
+export type CompressConfig = z.infer<typeof compressSchema>
 
 export const configSchema = z
   .strictObject(
@@ -97,6 +115,8 @@ export const configSchema = z
         'tls-handshake-timeout',
         'seconds a client has to complete the TLS handshake',
       ),
+      compress: z.union([compressSchema, z.boolean()]).describe(COMPRESS_DESCRIPTION),
+      precompressed: SHARED_RULES.precompressed,
       cors: corsSchema,
       paths: z
         .record(z.string(), z.strictObject({ cors: z.union([corsSchema, z.literal(false)]) }), {
@@ -127,6 +147,14 @@ export function describeIssue(error: z.ZodError): string {
     return `unknown key '${key}'`
   }
   if (issue.code === 'invalid_union') {
+    if (path === 'compress') {
+      // A wrong setting inside the object is named; anything else is neither form.
+      const inner = issue.errors[0]?.[0]
+      if (inner !== undefined && (inner.path.length > 0 || inner.code === 'unrecognized_keys')) {
+        return describeIssue(new z.ZodError([{ ...inner, path: ['compress', ...inner.path] }]))
+      }
+      return 'compress: expected true, false or an object of compression settings'
+    }
     return `${path}: expected an object of CORS options or false`
   }
   return `${path === '' ? '(top level)' : path}: ${issue.message}`

@@ -87,7 +87,7 @@ const KEYS: Readonly<
 }
 
 /** `GET, PUT` or `GET,PUT` from a flag; an empty element is an error, not ignored. */
-function commaList(flag: string, value: string): string[] {
+export function commaList(flag: string, value: string): string[] {
   const items = value.split(',').map((s) => s.trim())
   if (items.some((s) => s === '')) {
     throw new UsageError(

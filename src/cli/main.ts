@@ -4,6 +4,7 @@
  */
 
 import { readFileSync } from 'node:fs'
+import { COMPRESS_HELP, compressCommand, parseCompressArgs } from './compress.js'
 import { CORS_CHECK_HELP, corsCheckCommand, parseCorsCheckArgs } from './cors-check.js'
 import { parseServeArgs, SERVE_HELP, serve } from './serve.js'
 import { UsageError } from './usage.js'
@@ -15,6 +16,8 @@ CORS exactly right.
 
 Commands:
   serve <root>      serve a directory (see: sluice serve --help)
+  compress <dir>    write precompressed siblings (app.js.br, app.js.gz) for every
+                    compressible file, for serve to send (see: sluice compress --help)
   cors-check <url> --origin <origin>
                     do what a browser does for a cross-origin fetch(<url>) and say
                     whether and why it would block it (see: sluice cors-check --help)
@@ -61,6 +64,17 @@ async function run(args: string[]): Promise<number> {
         return 0
       }
       return serve(config)
+    }
+    case 'compress': {
+      const config = await parseCompressArgs(rest)
+      if (config === 'help') {
+        process.stdout.write(COMPRESS_HELP)
+        return 0
+      }
+      const code = await compressCommand(config)
+      // Interrupted: the compression under way finishes in the thread pool; nothing waits for it.
+      if (code === 130) process.exit(code)
+      return code
     }
     case 'cors-check': {
       const config = parseCorsCheckArgs(rest)

@@ -21,7 +21,17 @@ import {
 import { DEFAULT_MAX_BODY_BYTES, type WriteOptions } from '../http/write.js'
 import { createLogger, type LogFormat } from '../log.js'
 import { openFsStore } from '../store/fs-store.js'
-import { type CorsSetup, DEFAULT_CONFIG_FILE, loadConfigFile, setUpCors } from './config.js'
+import { patternProblem } from '../core/media-type-patterns.js'
+import { ON_THE_FLY_LEVELS } from '../store/codecs.js'
+import { type CompressSettings, DEFAULT_COMPRESS_SETTINGS } from '../store/fs-store.js'
+import {
+  commaList,
+  type CorsSetup,
+  DEFAULT_CONFIG_FILE,
+  loadConfigFile,
+  setUpCors,
+} from './config.js'
+import { parseLevels } from './levels.js'
 import type { FileConfig } from './config-schema.js'
 import {
   type CheckedCredentials,
@@ -67,6 +77,21 @@ Options:
   --max-body <bytes>       with --writable: the largest PUT accepted; larger gets 413
                            (default ${DEFAULT_MAX_BODY_BYTES}, 100 MiB)
   --shutdown-timeout <s>   seconds in-flight responses get after SIGINT/SIGTERM (default 10)
+
+Compression (see README "Compression"; each variant has its own strong ETag):
+  --no-compress            no compression on the fly (it is on by default: --compress)
+  --compress-types <list>  media types compressed on the fly, e.g. text/*,+json,
+                           application/wasm (default: text, JavaScript, JSON, XML,
+                           SVG, WebAssembly and uncompressed fonts)
+  --compress-min-size <bytes>
+                           smallest file compressed (default ${DEFAULT_COMPRESS_SETTINGS.minSize})
+  --compress-max-size <bytes>
+                           largest file compressed (default ${DEFAULT_COMPRESS_SETTINGS.maxSize}, 8 MiB)
+  --compress-level <list>  levels, e.g. br=5,gzip=6 (default br=${ON_THE_FLY_LEVELS.br},gzip=${ON_THE_FLY_LEVELS.gzip},zstd=${ON_THE_FLY_LEVELS.zstd})
+  --compress-cache <bytes> compressed bytes held in memory, all files together
+                           (default ${DEFAULT_COMPRESS_SETTINGS.cacheBytes}, 16 MiB)
+  --no-precompressed       ignore precompressed siblings (app.js.br, .zst, .gz; served
+                           by default while they decode to their source: --precompressed)
   --workers <n>            processes serving the port (node:cluster); writes stay
                            linearizable across them (default: one per core, now
                            ${defaultWorkers()}; 1 for a single process)
@@ -145,6 +170,15 @@ const FLAGS = {
   'cors-expose': { type: 'string' },
   'cors-max-age': { type: 'string' },
   'cors-private-network': { type: 'boolean' },
+  compress: { type: 'boolean' },
+  'no-compress': { type: 'boolean' },
+  'compress-types': { type: 'string' },
+  'compress-min-size': { type: 'string' },
+  'compress-max-size': { type: 'string' },
+  'compress-level': { type: 'string' },
+  'compress-cache': { type: 'string' },
+  precompressed: { type: 'boolean' },
+  'no-precompressed': { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -166,6 +200,10 @@ export interface ServeConfig {
   readonly logFormat: LogFormat
   readonly quiet: boolean
   readonly cors: CorsSetup
+  /** On-the-fly compression, or false (`--no-compress`). */
+  readonly compress: CompressSettings | false
+  /** Serve precompressed siblings (`--no-precompressed` turns it off). */
+  readonly precompressed: boolean
 }
 
 /**
@@ -231,6 +269,8 @@ export async function parseServeArgs(
         : parseChoice('--log-format', logFormat, ['json', 'pretty'] as const),
     quiet: values.quiet ?? file.quiet ?? false,
     cors: setUpCors(loaded?.config, values, fileName),
+    compress: parseCompress(values, file),
+    precompressed: onOff(values, 'precompressed') ?? file.precompressed ?? true,
   }
 }
 
@@ -261,6 +301,61 @@ async function parseTls(
   if (keyFile === undefined) throw new UsageError('--tls-cert needs --tls-key (its private key)')
   await loadTlsFiles(certFile, keyFile)
   return { kind: 'files', certFile, keyFile }
+}
+
+/** A `--name` / `--no-name` pair: true, false, or undefined when neither is given. */
+function onOff(values: Record<string, unknown>, name: string): boolean | undefined {
+  const on = values[name] === true
+  const off = values[`no-${name}`] === true
+  if (on && off) throw new UsageError(`--${name} and --no-${name} contradict each other`)
+  return on ? true : off ? false : undefined
+}
+
+/** The compression flags, over the file's `compress` (flags win, setting by setting). */
+function parseCompress(
+  values: Partial<
+    Record<`compress-${'types' | 'min-size' | 'max-size' | 'level' | 'cache'}`, string>
+  > &
+    Record<string, unknown>,
+  file: FileConfig,
+): CompressSettings | false {
+  const given = (['types', 'min-size', 'max-size', 'level', 'cache'] as const).filter(
+    (name) => values[`compress-${name}`] !== undefined,
+  )
+  const enabled = onOff(values, 'compress') ?? file.compress !== false
+  if (!enabled) {
+    if (given.length > 0)
+      throw new UsageError(`--compress-${given[0]} only applies with compression on`)
+    return false
+  }
+  const fromFile = typeof file.compress === 'object' ? file.compress : {}
+  const integer = (
+    name: 'min-size' | 'max-size' | 'cache',
+    key: 'min-size' | 'max-size' | 'cache-bytes',
+  ) => {
+    const flag = values[`compress-${name}`]
+    return flag === undefined ? fromFile[key] : parseIntegerFlag(`compress-${name}`, flag)
+  }
+  const settings: CompressSettings = {
+    types:
+      values['compress-types'] === undefined
+        ? fromFile.types
+        : parseTypes(values['compress-types']),
+    minSize: integer('min-size', 'min-size'),
+    maxSize: integer('max-size', 'max-size'),
+    level: { ...fromFile.level, ...parseLevels('--compress-level', values['compress-level']) },
+    cacheBytes: integer('cache', 'cache-bytes'),
+  }
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined))
+}
+
+function parseTypes(value: string): string[] {
+  const types = commaList('--compress-types', value)
+  for (const type of types) {
+    const problem = patternProblem(type)
+    if (problem !== undefined) throw new UsageError(`--compress-types: ${problem}, got '${type}'`)
+  }
+  return types
 }
 
 /** The write options from the flags, or from the file where a flag is absent. */
@@ -380,6 +475,9 @@ async function serveProcess(config: ServeConfig): Promise<number> {
   const store = await openFsStore({
     root: config.root,
     writable: config.writes !== undefined,
+    compress: config.compress,
+    precompressed: config.precompressed,
+    logger,
     // A test-only switch, not a documented option: SLUICE_CACHE_WATCH=0 turns the cache's
     // directory watching off and puts its periodic check a minute away
     // (test/cli/workers.test.ts uses it to prove that write notices between workers, not

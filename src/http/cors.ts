@@ -16,7 +16,7 @@ import type { CorsDenial, CorsPolicy } from '../core/cors/policy.js'
 import { matchPath, type PathPattern } from '../core/path-patterns.js'
 import { escapeControls, type Logger, silentLogger } from '../log.js'
 import type { Engine, EngineRequest } from './engine.js'
-import { type FastLane, type FastReply, withVary } from './fast-path.js'
+import type { FastLane, FastReply } from './fast-path.js'
 import { type Reply, textReply } from './reply.js'
 import { fieldValue, preflightMethod } from './request-fields.js'
 import { parseTarget } from './target.js'
@@ -225,7 +225,7 @@ function fastLane(
       if (reply === undefined || policyFor(url) === null) return reply
       let withOrigin = varied.get(reply)
       if (withOrigin === undefined) {
-        withOrigin = withVary(reply, VARY_ACTUAL.join(', '))
+        withOrigin = withVary(reply, VARY_ACTUAL)
         varied.set(reply, withOrigin)
       }
       return withOrigin
@@ -293,6 +293,20 @@ function isSameOrigin(origin: string, host: string | undefined): boolean {
     )
   }
   return false
+}
+
+/**
+ * The same answer with `names` added to its Vary, as addVary does to a reply: merged into the
+ * Vary field already there (fast-path.ts puts `Vary: Accept-Encoding` on negotiable files), in
+ * its place, or as a field of its own at the end (memoized per answer by the caller).
+ */
+function withVary(reply: FastReply, names: readonly string[]): FastReply {
+  const head = [...reply.head]
+  let at = -1
+  for (let i = 0; i < head.length; i += 2) if (head[i] === 'Vary') at = i
+  if (at === -1) head.push('Vary', names.join(', '))
+  else head[at + 1] = mergeVary(head[at + 1]!, names)
+  return Object.freeze({ ...reply, head: Object.freeze(head) })
 }
 
 /** Adds names to Vary, keeping what is there (RFC 9110 section 12.5.5) and not repeating any. */

@@ -12,6 +12,7 @@ import {
   type Store,
   StoreUnavailableError,
 } from '../store/store.js'
+import { CodingPreferences, selectRepresentation } from './encodings.js'
 import { createFileLane, type FastLane } from './fast-path.js'
 import { replyWithFile } from './read.js'
 import { type Reply, textReply } from './reply.js'
@@ -76,6 +77,7 @@ export function createEngine(options: EngineOptions): Engine {
     throw new TypeError('writes are enabled but the store does not implement put and delete')
   }
   const allow = writes === undefined ? READ_METHODS : WRITABLE_FILE_METHODS
+  const preferences = new CodingPreferences()
 
   const handle: Engine = async function handle(request: EngineRequest): Promise<Reply> {
     const target = parseTarget(request.url)
@@ -113,7 +115,14 @@ export function createEngine(options: EngineOptions): Engine {
         reply.notes.reason = `Not Found (${lookup.reason})`
         return reply
       }
-      return replyWithFile(request, lookup.file, readOptions, Date.now())
+      // Section 12.5.3: identity or one of its encoded variants, by Accept-Encoding.
+      if (lookup.file.variants === undefined) {
+        return replyWithFile(request, lookup.file, readOptions, Date.now())
+      }
+      const ranking = preferences.rank(request.headers['accept-encoding'])
+      const selected = await selectRepresentation(lookup.file, ranking)
+      if (selected.kind === 'reply') return selected.reply
+      return replyWithFile(request, selected.file, readOptions, Date.now(), selected.encoding)
     } catch (error) {
       if (error instanceof StoreUnavailableError) {
         return textReply(503, `Service Unavailable: ${error.message}`, {
@@ -123,7 +132,11 @@ export function createEngine(options: EngineOptions): Engine {
       throw error
     }
   }
-  handle.fast = createFileLane(store, { cacheControl: readOptions.cacheControl, dotfiles })
+  handle.fast = createFileLane(store, {
+    cacheControl: readOptions.cacheControl,
+    dotfiles,
+    preferences,
+  })
   return handle
 }
 

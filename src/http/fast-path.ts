@@ -7,7 +7,11 @@
  *   with no Range (GET), If-Match, If-Unmodified-Since or If-Modified-Since: 200 with the
  *   bytes, or with the file streamed;
  * - the same with an If-None-Match exactly equal to the file's ETag (and no If-Match or
- *   If-Unmodified-Since, which RFC 9110 section 13.2.2 evaluates first): 304.
+ *   If-Unmodified-Since, which RFC 9110 section 13.2.2 evaluates first): 304;
+ * - for a negotiable file (one with encoded variants), the same for the representation the
+ *   request's Accept-Encoding selects (encodings.ts), when the store holds that variant too
+ *   (Variants.peek): with Content-Encoding, and `Vary: Accept-Encoding` on every answer. A
+ *   variant not looked up or compressed yet, or a request that would get 406, is the engine's.
  *
  * The CORS layer (cors.ts) wraps it: requests without Origin pass through it (with `Vary:
  * Origin` where a policy applies), and allowed preflights are answered from the policy's cache.
@@ -17,8 +21,10 @@
  * request-target string, the resource path it names, looked up in the store on every request.
  */
 
+import type { ContentCoding } from '../core/accept-encoding.js'
 import { formatHttpDate } from '../core/http-date.js'
-import type { HeldRepresentation, ResourcePath, Store } from '../store/store.js'
+import type { HeldRepresentation, ResourcePath, Store, Variants } from '../store/store.js'
+import { CodingPreferences, VARY_ACCEPT_ENCODING } from './encodings.js'
 import type { ReplyNotes } from './reply.js'
 import type { RequestHeaders } from './request-fields.js'
 import { isHidden, parseTarget } from './target.js'
@@ -60,6 +66,8 @@ const NO_NOTES: ReplyNotes = Object.freeze({})
 export interface FileLaneOptions {
   readonly cacheControl: string
   readonly dotfiles: boolean
+  /** The engine's rankings of Accept-Encoding values, to share them. Default: the lane's own. */
+  readonly preferences?: CodingPreferences
 }
 
 /** What a file lane remembers, for tests and diagnostics. */
@@ -89,6 +97,7 @@ export function fileLaneStats(lane: FastLane): FileLaneStats | undefined {
 export function createFileLane(store: Store, options: FileLaneOptions): FastLane | undefined {
   if (typeof store.peek !== 'function') return undefined
   const peek = store.peek.bind(store)
+  const preferences = options.preferences ?? new CodingPreferences()
   const byTarget = new Map<string, ResourcePath>()
   let targetBytes = 0
   /** A version's answers, or the time (ms) before which they cannot be prebuilt. */
@@ -107,6 +116,32 @@ export function createFileLane(store: Store, options: FileLaneOptions): FastLane
     targetBytes += cost
   }
 
+  /** A version's prebuilt answers, with `coding` for a variant's. */
+  const prebuilt = (file: HeldRepresentation, coding: ContentCoding | undefined) => {
+    let answers = byFile.get(file)
+    if (answers === undefined || (typeof answers === 'number' && answers <= Date.now())) {
+      answers = prebuild(file, options.cacheControl, coding)
+      byFile.set(file, answers)
+    }
+    return typeof answers === 'number' ? undefined : answers
+  }
+
+  /** Section 12.5.3, as encodings.ts decides it, from what the store holds; undefined: unsure. */
+  const selected = (
+    identity: Answers,
+    variants: Variants,
+    accept: string | string[] | undefined,
+  ) => {
+    for (const coding of preferences.rank(accept)) {
+      if (coding === 'identity') return identity
+      if (!variants.codings.includes(coding)) continue
+      const held = variants.peek?.(coding)
+      if (held === null) continue
+      return held === undefined ? undefined : prebuilt(held, coding)
+    }
+    return undefined
+  }
+
   const answersFor = (url: string): Answers | undefined => {
     let segments = byTarget.get(url)
     let known = true
@@ -119,13 +154,8 @@ export function createFileLane(store: Store, options: FileLaneOptions): FastLane
     }
     const file = peek(segments)
     if (file === undefined) return undefined
-    let answers = byFile.get(file)
-    if (answers === undefined || (typeof answers === 'number' && answers <= Date.now())) {
-      answers = prebuild(file, options.cacheControl)
-      byFile.set(file, answers)
-    }
-    if (typeof answers === 'number') return undefined
-    if (!known) remember(url, segments)
+    const answers = prebuilt(file, undefined)
+    if (answers !== undefined && !known) remember(url, segments)
     return answers
   }
 
@@ -142,7 +172,12 @@ export function createFileLane(store: Store, options: FileLaneOptions): FastLane
       if (headers['if-modified-since'] !== undefined) return undefined
       if (method === 'GET' && headers.range !== undefined) return undefined
     }
-    const answers = answersFor(url)
+    const identity = answersFor(url)
+    if (identity === undefined) return undefined
+    const variants = identity.file.variants
+    const answers = isNegotiable(variants)
+      ? selected(identity, variants, headers['accept-encoding'])
+      : identity
     if (answers === undefined) return undefined
     if (ifNoneMatch === undefined) return answers.ok
     // Anything but the exact tag (a list, a weak form, *) is left to the full evaluation.
@@ -152,27 +187,33 @@ export function createFileLane(store: Store, options: FileLaneOptions): FastLane
   return lane
 }
 
+function isNegotiable(variants: Variants | undefined): variants is Variants {
+  return variants !== undefined && variants.codings.length > 0
+}
+
 /**
- * The 200 and 304 of read.ts for this version, field for field and in the same order; or,
- * when they cannot be prebuilt yet, the time after which they can: a modification time in the
- * future makes Last-Modified the time of each response (section 8.8.2.1) until it has passed.
+ * The 200 and 304 of read.ts for this version (a variant in `coding`, or identity), field for
+ * field and in the same order; or, when they cannot be prebuilt yet, the time after which they
+ * can: a modification time in the future makes Last-Modified the time of each response
+ * (section 8.8.2.1) until it has passed.
  */
-function prebuild(file: HeldRepresentation, cacheControl: string): Answers | number {
+function prebuild(
+  file: HeldRepresentation,
+  cacheControl: string,
+  coding: ContentCoding | undefined,
+): Answers | number {
   const validators: string[] = ['ETag', file.etagField]
   if (file.lastModified !== undefined) {
     if (file.lastModified > Date.now()) return file.lastModified
     validators.push('Last-Modified', formatHttpDate(file.lastModified))
   }
   validators.push('Cache-Control', cacheControl)
-  const ok = [
-    'Content-Type',
-    file.contentType,
-    ...validators,
-    'Accept-Ranges',
-    'bytes',
-    'Content-Length',
-    String(file.size),
-  ]
+  if (coding !== undefined || isNegotiable(file.variants)) {
+    validators.push('Vary', VARY_ACCEPT_ENCODING)
+  }
+  const ok = ['Content-Type', file.contentType]
+  if (coding !== undefined) ok.push('Content-Encoding', coding)
+  ok.push(...validators, 'Accept-Ranges', 'bytes', 'Content-Length', String(file.size))
   return {
     file,
     ok: Object.freeze({
@@ -190,9 +231,4 @@ function prebuild(file: HeldRepresentation, cacheControl: string): Answers | num
       notes: NOT_MODIFIED_NOTES,
     }),
   }
-}
-
-/** The same answer with `Vary` fields added (memoized per answer by the caller). */
-export function withVary(reply: FastReply, vary: string): FastReply {
-  return Object.freeze({ ...reply, head: Object.freeze([...reply.head, 'Vary', vary]) })
 }

@@ -2,6 +2,10 @@
  * GET and HEAD on an opened file: preconditions (RFC 9110 section 13.2.2), then ranges
  * (section 14), then the whole representation. HEAD is decided exactly like GET, except that
  * Range applies to GET only (section 14.2); the writer leaves the body out.
+ *
+ * The file is the representation encodings.ts selected: identity, or an encoded variant with
+ * its own size and ETag, so validators and ranges apply to its bytes. Every response about a
+ * negotiable resource (200, 206, 304, 412, 416) carries `Vary: Accept-Encoding`.
  */
 
 import { randomFillSync } from 'node:crypto'
@@ -21,6 +25,7 @@ import {
   evaluatePreconditions,
 } from '../core/preconditions.js'
 import type { OpenedFile } from '../store/store.js'
+import { type Encoding, IDENTITY_ONLY, VARY_ACCEPT_ENCODING } from './encodings.js'
 import { type Reply, type ReplyHeaders, textReply } from './reply.js'
 import { fieldValue, type RequestHeaders } from './request-fields.js'
 
@@ -34,12 +39,16 @@ export interface ReadRequest {
   readonly headers: RequestHeaders
 }
 
-/** Decides the response to GET or HEAD for `file`. Closes the file unless the reply reads it. */
+/**
+ * Decides the response to GET or HEAD for `file`, the representation chosen with `encoding`.
+ * Closes the file unless the reply reads it.
+ */
 export function replyWithFile(
   request: ReadRequest,
   file: OpenedFile,
   options: ReadOptions,
   now: number,
+  encoding: Encoding = IDENTITY_ONLY,
 ): Reply {
   const headers = request.headers
   // Section 8.8.2.1: a Last-Modified in the future is replaced by the time of the response.
@@ -49,6 +58,9 @@ export function replyWithFile(
   const validatorFields: ReplyHeaders = { ETag: file.etagField }
   if (lastModified !== undefined) validatorFields['Last-Modified'] = lastModifiedField(lastModified)
   validatorFields['Cache-Control'] = options.cacheControl
+  // Section 15.4.5: Vary is one of the fields a 304 carries as the 200 would.
+  const vary: ReplyHeaders = encoding.negotiable ? { Vary: VARY_ACCEPT_ENCODING } : {}
+  Object.assign(validatorFields, vary)
 
   const verdict = evaluatePreconditions(
     request.method,
@@ -72,17 +84,16 @@ export function replyWithFile(
   }
   if (verdict.outcome === 'failed') {
     file.close()
-    const reply = textReply(412, `Precondition Failed: ${verdict.field} does not hold`)
+    const reply = textReply(412, `Precondition Failed: ${verdict.field} does not hold`, vary)
     reply.notes.precondition = `${verdict.field}: 412`
     return reply
   }
   const notes =
     verdict.checked.length > 0 ? { precondition: `${verdict.checked.join(', ')}: held` } : {}
-  const representation: ReplyHeaders = {
-    'Content-Type': file.contentType,
-    ...validatorFields,
-    'Accept-Ranges': 'bytes',
-  }
+  const representation: ReplyHeaders = { 'Content-Type': file.contentType }
+  if (encoding.coding !== undefined) representation['Content-Encoding'] = encoding.coding
+  Object.assign(representation, validatorFields)
+  representation['Accept-Ranges'] = 'bytes'
 
   const range = request.method === 'GET' ? fieldValue(headers.range) : undefined
   if (range !== undefined) {
@@ -94,6 +105,7 @@ export function replyWithFile(
       representation,
       options,
       now,
+      encoding,
     )
     if (ranged.status !== 200) {
       ranged.notes = { ...notes, ...ranged.notes }
@@ -123,6 +135,7 @@ function replyWithRanges(
   representation: ReplyHeaders,
   options: ReadOptions,
   now: number,
+  encoding: Encoding,
 ): Reply {
   const whole = (why: string): Reply => ({
     status: 200,
@@ -130,7 +143,10 @@ function replyWithRanges(
     body: { kind: 'none' },
     notes: { range: `ignored: ${why}` },
   })
-  if (ifRange !== undefined && !checkIfRange(ifRange, current, now)) {
+  // The variants of a negotiable resource can share a Last-Modified, so a date cannot tell
+  // whose bytes the client holds: only an entity-tag validates a range of them.
+  const rangeValidators = encoding.negotiable ? { etag: current.etag } : current
+  if (ifRange !== undefined && !checkIfRange(ifRange, rangeValidators, now)) {
     return whole('If-Range does not match')
   }
   const specs = parseRange(range)
@@ -142,6 +158,7 @@ function replyWithRanges(
     const reply = textReply(416, 'Range Not Satisfiable: no range overlaps the representation', {
       'Content-Range': formatUnsatisfiedRange(file.size),
       'Accept-Ranges': 'bytes',
+      ...(encoding.negotiable ? { Vary: VARY_ACCEPT_ENCODING } : {}),
     })
     reply.notes.range = 'unsatisfiable'
     return reply
@@ -160,6 +177,9 @@ function replyWithRanges(
       notes: { range: formatContentRange(only, file.size) },
     }
   }
+  // Content-Encoding in the header section would apply to the multipart body as a whole,
+  // which is not encoded: several ranges of an encoded variant get the whole variant instead.
+  if (encoding.coding !== undefined) return whole('several ranges of an encoded representation')
   const plan = planMultipart(ranges, file.size, file.contentType, freshBoundary())
   // Never answer with more bytes than the whole representation (section 14.2 allows ignoring
   // Range; this is what keeps many small or overlapping ranges from amplifying).

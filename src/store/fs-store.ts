@@ -15,6 +15,17 @@ import { identityOf, isSettled, sameIdentity } from './file-identity.js'
 import { FsWriter } from './fs-writes.js'
 import { contentTypeFor } from './media-types.js'
 import { loadNativeLocks } from './native-locks.js'
+import { compilePatterns, DEFAULT_COMPRESSIBLE_TYPES } from '../core/media-type-patterns.js'
+import type { Logger } from '../log.js'
+import { type CompressionLevels, ON_THE_FLY_LEVELS } from './codecs.js'
+import {
+  compressionQueue,
+  EntryVariants,
+  offeredCodings,
+  once,
+  seeSiblings,
+  type VariantContext,
+} from './variants.js'
 import {
   closeQuietly,
   descriptorFile,
@@ -26,6 +37,7 @@ import {
 } from './opened-file.js'
 import {
   type CacheEntry,
+  DEFAULT_CACHE_OPTIONS,
   RepresentationCache,
   type RepresentationCacheOptions,
 } from './representation-cache.js'
@@ -74,7 +86,47 @@ export interface FsStoreOptions {
    * request then looks at the disk). Default: on, with its default limits.
    */
   readonly cache?: RepresentationCacheOptions | false
+  /**
+   * Serve precompressed siblings (`app.js.br`, `app.js.zst`, `app.js.gz`) as encoded variants
+   * of their source, while fresh (variants.ts). Default true.
+   */
+  readonly precompressed?: boolean
+  /**
+   * Compress on the fly (variants.ts), or false for none. Default: DEFAULT_COMPRESS_SETTINGS.
+   * Variants need the representation cache: with `cache: false` there are none.
+   */
+  readonly compress?: CompressSettings | false
+  /** Where a stale sibling is reported (warn, once per version). Default: nowhere. */
+  readonly logger?: Logger
 }
+
+/** On-the-fly compression (the library's `compress` option, checked). */
+export interface CompressSettings {
+  /** Media type patterns (media-type-patterns.ts). Default DEFAULT_COMPRESSIBLE_TYPES. */
+  readonly types?: readonly string[]
+  /** Smallest file compressed, in bytes. Default 1024. */
+  readonly minSize?: number
+  /** Largest file compressed, in bytes. Default 8 MiB. */
+  readonly maxSize?: number
+  /** Level per coding. Default ON_THE_FLY_LEVELS (br 5, gzip 6, zstd 6). */
+  readonly level?: Partial<CompressionLevels>
+  /**
+   * Compressed bytes held, all files together, within the cache's `maxBytes` (the cache's
+   * `maxCompressedBytes`). Default 16 MiB.
+   */
+  readonly cacheBytes?: number
+}
+
+export const DEFAULT_COMPRESS_SETTINGS = Object.freeze({
+  types: DEFAULT_COMPRESSIBLE_TYPES,
+  minSize: 1024,
+  maxSize: 8 * 1024 * 1024,
+  level: ON_THE_FLY_LEVELS,
+  cacheBytes: DEFAULT_CACHE_OPTIONS.maxCompressedBytes,
+})
+
+/** The store options createFsStore takes (all but `root` and `writable`). */
+export type FsStoreSettings = Omit<FsStoreOptions, 'root' | 'writable'>
 
 export class FsStore implements WritableStore {
   readonly root: string
@@ -83,12 +135,21 @@ export class FsStore implements WritableStore {
   readonly cache: RepresentationCache | undefined
   readonly #writer: FsWriter
   readonly #windowsNames: boolean
+  readonly #variants: VariantContext | undefined
   #openEntries = 0
 
   /** `root` must already be a real path (see `openFsStore`). */
-  constructor(root: string, options: Pick<FsStoreOptions, 'windowsNames' | 'cache'> = {}) {
+  constructor(root: string, options: FsStoreSettings = {}) {
     this.root = root
-    this.cache = options.cache === false ? undefined : new RepresentationCache(root, options.cache)
+    const cacheBytes = options.compress === false ? undefined : options.compress?.cacheBytes
+    this.cache =
+      options.cache === false
+        ? undefined
+        : new RepresentationCache(root, {
+            ...(cacheBytes === undefined ? {} : { maxCompressedBytes: cacheBytes }),
+            ...options.cache,
+          })
+    this.#variants = this.cache === undefined ? undefined : this.#variantContext(options)
     const locks = new ResourceLocks({ directory: join(root, LOCK_DIRECTORY) })
     const cache = this.cache
     this.#writer = new FsWriter({
@@ -183,6 +244,7 @@ export class FsStore implements WritableStore {
             storedVersion(identity, state.opaque),
             state.contentType,
             entry,
+            entry.variants as EntryVariants | undefined,
           ),
         }
       }
@@ -204,6 +266,64 @@ export class FsStore implements WritableStore {
     const windows = this.#windowsProblem(path)
     if (windows !== undefined) return Promise.resolve({ outcome: 'forbidden', reason: windows })
     return this.#writer.delete(path, condition)
+  }
+
+  /** What the variants of cached versions need from the store (variants.ts). */
+  #variantContext(options: FsStoreSettings): VariantContext | undefined {
+    const siblings = options.precompressed ?? true
+    const compress = options.compress ?? {}
+    if (!siblings && compress === false) return undefined
+    const logger = options.logger
+    const root = this.root
+    return {
+      siblings,
+      onTheFly:
+        compress === false
+          ? undefined
+          : {
+              types: compilePatterns(compress.types ?? DEFAULT_COMPRESS_SETTINGS.types),
+              minBytes: compress.minSize ?? DEFAULT_COMPRESS_SETTINGS.minSize,
+              maxBytes: compress.maxSize ?? DEFAULT_COMPRESS_SETTINGS.maxSize,
+              levels: { ...ON_THE_FLY_LEVELS, ...compress.level },
+            },
+      locate: async (path) => {
+        const real = await realpathAsync(path).catch(() => undefined)
+        return real !== undefined && real.startsWith(root + sep) ? real : undefined
+      },
+      openFile: (real) => openAsync(real, 'r'),
+      maxHeldBytes: this.cache!.options.maxFileBytes,
+      takeDescriptor: () => {
+        if (this.#openEntries >= MAX_OPEN_ENTRIES) return false
+        this.#openEntries++
+        return true
+      },
+      giveDescriptor: () => {
+        this.#openEntries--
+      },
+      remember: (identity, opaque, at) => this.tags.remember(identity, opaque, at),
+      stale: once((path, reason) =>
+        logger?.warn(
+          { path: path.slice(root.length).split(sep).join('/'), reason },
+          'precompressed sibling not served',
+        ),
+      ),
+      queue: compressionQueue(),
+    }
+  }
+
+  /**
+   * The variants of a version just admitted to the cache, attached to its entry; undefined
+   * when it can be had in no other coding.
+   */
+  #variantsOf(entry: CacheEntry | undefined): EntryVariants | undefined {
+    const context = this.#variants
+    if (entry === undefined || context === undefined || entry.state.kind !== 'file')
+      return undefined
+    const codings = offeredCodings(entry.state, context)
+    if (codings.length === 0) return undefined
+    const variants = new EntryVariants(entry, entry.state, codings, context)
+    entry.variants = variants
+    return variants
   }
 
   /** On Windows (or when told to), a segment Windows would not take as a plain name. */
@@ -270,7 +390,12 @@ export class FsStore implements WritableStore {
       }
       const name = path.length === 0 ? '' : path[path.length - 1]!
       const contentType = contentTypeFor(name)
-      const settled = isSettled(identity, seen.startedAt)
+      // A version is kept (and gets variants) once it and its siblings are settled.
+      const own = isSettled(identity, seen.startedAt)
+      const siblings =
+        own && this.#variants?.siblings ? await seeSiblings(where.path, seen.startedAt) : undefined
+      const settled = own && (siblings?.settled ?? true)
+      const place = { ...where, siblings: siblings?.siblings }
       if (cache !== undefined && settled && cache.holds(identity.size)) {
         const bytes = await readWhole(fd, identity.size)
         const after = identityOf(await fstatAsync(fd, { bigint: true }))
@@ -278,9 +403,10 @@ export class FsStore implements WritableStore {
         if (bytes === undefined || !sameIdentity(after, identity)) return undefined
         const opaque = opaqueTagOf(bytes)
         this.tags.remember(identity, opaque, seen.startedAt)
-        const state = { kind: 'file' as const, ...where, identity, opaque, contentType, bytes }
+        const state = { kind: 'file' as const, ...place, identity, opaque, contentType, bytes }
         const entry = cache.admit(keyOf(path), state, seen.epoch, seen.observedAt)
-        const file = new MemoryFile(bytes, identity, opaque, contentType, entry)
+        const variants = this.#variantsOf(entry)
+        const file = new MemoryFile(bytes, identity, opaque, contentType, entry, variants)
         if (entry !== undefined) entry.attachment = file
         return file.lookup
       }
@@ -293,7 +419,7 @@ export class FsStore implements WritableStore {
       const descriptor = new SharedDescriptor(fd)
       let entry: CacheEntry | undefined
       if (cache !== undefined && settled) {
-        const state = { kind: 'file' as const, ...where, identity, opaque, contentType }
+        const state = { kind: 'file' as const, ...place, identity, opaque, contentType }
         entry = cache.admit(
           keyOf(path),
           { ...state, bytes: undefined },
@@ -310,13 +436,17 @@ export class FsStore implements WritableStore {
             contentType,
             entry,
             () => this.#openEntries--,
+            this.#variantsOf(entry),
           )
+        } else {
+          this.#variantsOf(entry)
         }
       }
       const version = storedVersion(identity, opaque)
+      const variants = entry?.variants as EntryVariants | undefined
       return {
         kind: 'file',
-        file: descriptorFile(descriptor, identity, version, contentType, entry),
+        file: descriptorFile(descriptor, identity, version, contentType, entry, variants),
       }
     } catch (error) {
       closeQuietly(fd)
@@ -347,10 +477,7 @@ async function readWhole(fd: number, size: number): Promise<Buffer | undefined> 
  * A store over the directory `root`. The root is resolved to its real path once, so every
  * later containment check compares real paths. Throws when it is not a directory.
  */
-export function createFsStore(
-  root: string,
-  options: Pick<FsStoreOptions, 'windowsNames' | 'cache'> = {},
-): FsStore {
+export function createFsStore(root: string, options: FsStoreSettings = {}): FsStore {
   const real = realpathSync(root)
   if (!statSync(real).isDirectory()) throw new Error(`'${root}' is not a directory`)
   return new FsStore(real, options)

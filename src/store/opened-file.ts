@@ -16,6 +16,7 @@ import {
   type OpenedFile,
   StoreUnavailableError,
   type StoredVersion,
+  type Variants,
 } from './store.js'
 
 /**
@@ -76,6 +77,7 @@ export function descriptorFile(
   version: StoredVersion,
   contentType: string,
   entry?: CacheEntry,
+  variants?: Variants,
 ): OpenedFile {
   const fd = descriptor.fd
   let readers = 0
@@ -92,6 +94,7 @@ export function descriptorFile(
     etagField: version.etagField,
     lastModified: version.lastModified,
     contentType,
+    variants,
     read(start, end) {
       if (released) throw new Error('read() after close()')
       readers++
@@ -141,6 +144,7 @@ export class OpenRepresentation implements HeldRepresentation, EntryAttachment {
     contentType: string,
     readonly entry: CacheEntry,
     readonly onRelease: () => void,
+    readonly variants?: Variants,
   ) {
     const version = storedVersion(identity, opaque)
     this.size = version.size
@@ -161,7 +165,14 @@ export class OpenRepresentation implements HeldRepresentation, EntryAttachment {
    */
   tryOpen(): OpenedFile | undefined {
     if (!this.entry.valid || !this.descriptor.acquire()) return undefined
-    return descriptorFile(this.descriptor, this.identity, this, this.contentType, this.entry)
+    return descriptorFile(
+      this.descriptor,
+      this.identity,
+      this,
+      this.contentType,
+      this.entry,
+      this.variants,
+    )
   }
 
   /** As tryOpen; throws StaleRepresentationError for a dropped entry. */
@@ -195,6 +206,7 @@ export class MemoryFile implements OpenedFile, HeldRepresentation {
     opaque: string,
     readonly contentType: string,
     readonly entry: CacheEntry | undefined,
+    readonly variants?: Variants,
   ) {
     const version = storedVersion(identity, opaque)
     this.size = bytes.length

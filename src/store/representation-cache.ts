@@ -21,7 +21,8 @@
  * next change always moves its ctime, so an unchanged identity means unchanged bytes.
  */
 
-import { type BigIntStats, type FSWatcher, stat, watch } from 'node:fs'
+import { type BigIntStats, type FSWatcher, watch } from 'node:fs'
+import { stat as statAsync } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { type FileIdentity, identityOf, sameIdentity } from './file-identity.js'
 import { isReservedName } from './staged-files.js'
@@ -37,6 +38,11 @@ export interface RepresentationCacheOptions {
   readonly checkIntervalMs?: number
   /** Watch the directories of cached entries for changes (fs.watch). Default true. */
   readonly watch?: boolean
+  /**
+   * Bytes compressed on the fly (variants.ts) held, all files together, within `maxBytes`.
+   * Default 16 MiB.
+   */
+  readonly maxCompressedBytes?: number
 }
 
 export const DEFAULT_CACHE_OPTIONS: Required<RepresentationCacheOptions> = {
@@ -45,6 +51,7 @@ export const DEFAULT_CACHE_OPTIONS: Required<RepresentationCacheOptions> = {
   maxEntries: 10_000,
   checkIntervalMs: 100,
   watch: true,
+  maxCompressedBytes: 16 * 1024 * 1024,
 }
 
 /**
@@ -96,7 +103,19 @@ export type EntryState =
       readonly contentType: string
       /** The whole file, when small enough to hold. */
       readonly bytes: Buffer | undefined
+      /**
+       * Its precompressed siblings' paths (`app.js.br`), each with the identity it had, or
+       * undefined where there was none: the entry depends on them (a sibling created, changed
+       * or removed drops it), so what its variants say about them stays true.
+       */
+      readonly siblings?: readonly SiblingSeen[] | undefined
     }
+
+/** A sibling's path as looked at, and the file found there (undefined: none). */
+export interface SiblingSeen {
+  readonly path: string
+  readonly identity: FileIdentity | undefined
+}
 
 /** What the store keeps with an entry besides its state; released when the entry goes. */
 export interface EntryAttachment {
@@ -114,6 +133,11 @@ export class CacheEntry {
   checking: Promise<void> | undefined
   /** What the store keeps for this version; its release() is called when the entry goes. */
   attachment: EntryAttachment | undefined
+  /** The version's encoded variants (variants.ts), released with the entry too. */
+  variants: EntryAttachment | undefined
+  /** Bytes held besides the file's own (its variants'), and those compressed on the fly. */
+  extraBytes = 0
+  compressedBytes = 0
 
   constructor(
     readonly key: string,
@@ -126,9 +150,9 @@ export class CacheEntry {
   }
 
   get size(): number {
-    return this.state.kind === 'file' && this.state.bytes !== undefined
-      ? this.state.bytes.length
-      : 0
+    const own =
+      this.state.kind === 'file' && this.state.bytes !== undefined ? this.state.bytes.length : 0
+    return own + this.extraBytes
   }
 
   /** True while the entry may be served as is (see RepresentationCache.isCurrent). */
@@ -144,7 +168,10 @@ export class RepresentationCache {
   /** Every path an entry depends on, to the entries depending on it. */
   readonly #byDep = new Map<string, Set<CacheEntry>>()
   readonly #watchers = new Map<string, { watcher: FSWatcher | undefined; users: number }>()
+  /** Entries holding bytes compressed on the fly, in the order they were first charged. */
+  readonly #compressed = new Set<CacheEntry>()
   #bytes = 0
+  #compressedBytes = 0
   #epoch = 0
   /**
    * The epoch of the last change learnt of per path (`#changed`), and per directory whose
@@ -229,6 +256,7 @@ export class RepresentationCache {
       return undefined
     }
     const deps = dependencies(this.#root, state.path, state.real)
+    if (state.kind === 'file') for (const sibling of state.siblings ?? []) deps.push(sibling.path)
     if (!this.#unchangedSince(epoch, deps)) return undefined
     const previous = this.#entries.get(key)
     if (previous !== undefined) this.#remove(previous)
@@ -243,6 +271,23 @@ export class RepresentationCache {
     if (this.options.watch) for (const dir of watchedDirectories(deps)) this.#watch(dir)
     this.#evict()
     return entry.valid ? entry : undefined
+  }
+
+  /**
+   * Counts `bytes` more held for `entry` (a variant's; `compressed` when made on the fly),
+   * evicting entries if that goes past a limit, `entry` itself possibly. Nothing is counted for
+   * an entry no longer in the cache.
+   */
+  charge(entry: CacheEntry, bytes: number, compressed: boolean): void {
+    if (!entry.valid) return
+    entry.extraBytes += bytes
+    this.#bytes += bytes
+    if (compressed) {
+      entry.compressedBytes += bytes
+      this.#compressedBytes += bytes
+      this.#compressed.add(entry)
+    }
+    this.#evict()
   }
 
   /** Drops one entry (its version turned out to be gone). */
@@ -316,20 +361,16 @@ export class RepresentationCache {
   #check(entry: CacheEntry): Promise<void> {
     if (entry.checking !== undefined) return entry.checking
     const startedAt = performance.now()
-    entry.checking = new Promise<void>((resolve) => {
-      stat(entry.state.path, { bigint: true }, (error, stats) => {
-        entry.checking = undefined
-        if (entry.valid) {
-          if (error === null && unchanged(entry.state, stats)) {
-            // What the stat saw is at least as recent as its start. (A change the cache learnt
-            // of meanwhile that concerns this entry has dropped it: `valid` is false then.)
-            entry.freshUntil = Math.max(entry.freshUntil, startedAt + this.options.checkIntervalMs)
-          } else {
-            this.drop(entry)
-          }
-        }
-        resolve()
-      })
+    entry.checking = stillAsSeen(entry.state).then((same) => {
+      entry.checking = undefined
+      if (!entry.valid) return
+      if (same) {
+        // What the stat saw is at least as recent as its start. (A change the cache learnt
+        // of meanwhile that concerns this entry has dropped it: `valid` is false then.)
+        entry.freshUntil = Math.max(entry.freshUntil, startedAt + this.options.checkIntervalMs)
+      } else {
+        this.drop(entry)
+      }
     })
     return entry.checking
   }
@@ -338,8 +379,11 @@ export class RepresentationCache {
     if (!entry.valid) return
     entry.valid = false
     entry.attachment?.release?.()
+    entry.variants?.release?.()
     if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key)
     this.#bytes -= entry.size
+    this.#compressedBytes -= entry.compressedBytes
+    this.#compressed.delete(entry)
     for (const dep of entry.deps) {
       const set = this.#byDep.get(dep)
       if (set === undefined) continue
@@ -360,6 +404,19 @@ export class RepresentationCache {
         oldest.used = false
         this.#entries.delete(oldest.key)
         this.#entries.set(oldest.key, oldest)
+      } else {
+        this.#remove(oldest)
+      }
+    }
+    // The same clock over the entries holding compressed bytes, for their own limit.
+    budget = this.#compressed.size * 2
+    while (this.#compressedBytes > this.options.maxCompressedBytes && budget-- > 0) {
+      const oldest = this.#compressed.values().next().value
+      if (oldest === undefined) return
+      if (oldest.used) {
+        oldest.used = false
+        this.#compressed.delete(oldest)
+        this.#compressed.add(oldest)
       } else {
         this.#remove(oldest)
       }
@@ -414,6 +471,24 @@ export class RepresentationCache {
     if (known !== undefined) known.watcher = undefined
     this.invalidateUnder(directory)
   }
+}
+
+/** Whether fresh stats of an entry's path (and its siblings') show what the entry holds. */
+async function stillAsSeen(state: EntryState): Promise<boolean> {
+  const siblings = state.kind === 'file' ? (state.siblings ?? []) : []
+  const [own, ...others] = await Promise.all(
+    [state.path, ...siblings.map((s) => s.path)].map((path) =>
+      statAsync(path, { bigint: true }).catch(() => undefined),
+    ),
+  )
+  if (own === undefined || !unchanged(state, own)) return false
+  return siblings.every((sibling, i) => {
+    const now = others[i]
+    if (sibling.identity === undefined || now === undefined) {
+      return sibling.identity === undefined && (now === undefined || !now.isFile())
+    }
+    return now.isFile() && sameIdentity(sibling.identity, identityOf(now))
+  })
 }
 
 /** Whether a fresh stat of an entry's path shows the version the entry holds. */

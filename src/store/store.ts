@@ -7,6 +7,7 @@
  */
 
 import type { Readable } from 'node:stream'
+import type { ContentCoding } from '../core/accept-encoding.js'
 import type { EntityTag } from '../core/entity-tag.js'
 import type { ConditionalFields, PreconditionField } from '../core/preconditions.js'
 import type { BodyPiece, ByteSink, SendDone } from './file-sender.js'
@@ -29,6 +30,29 @@ export interface Representation {
   readonly lastModified?: number | undefined
   /** The media type, with a charset for text. */
   readonly contentType: string
+  /**
+   * The same representation in other content codings (RFC 9110 section 8.4), when the store
+   * has or can make any: the resource is then negotiable (Accept-Encoding). Absent for an
+   * encoded variant itself, and for a resource with one representation only.
+   */
+  readonly variants?: Variants | undefined
+}
+
+/** The encoded variants of one version of a representation. */
+export interface Variants {
+  /** The codings a variant may be had in (non-empty): siblings found, and on the fly. */
+  readonly codings: readonly ContentCoding[]
+  /**
+   * The variant in `coding`, opened for one request (the caller closes it), with its own size
+   * and strong ETag and the identity's Content-Type; undefined when there is none after all (a
+   * stale sibling, a compression that saved nothing). Concurrent calls share one lookup.
+   */
+  open(coding: ContentCoding): Promise<OpenedFile | undefined>
+  /**
+   * Synchronously, for fast paths: the variant held and known current; null when it is known
+   * that there is none; undefined when that is not known yet (`open` finds out).
+   */
+  peek?(coding: ContentCoding): HeldRepresentation | null | undefined
 }
 
 /**

@@ -6,12 +6,13 @@
  */
 
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { utimes, writeFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { deterministicBytes, expectedEtag, settle } from '../support/fixtures.js'
+import { decode, scriptText, siblingBytes } from '../support/compressed-site.js'
+import { deterministicBytes, expectedEtag, OLD_MTIME, settle } from '../support/fixtures.js'
 import { childrenOf, openDescriptors } from '../support/proc.js'
 import { rawRequest, requestHead, runCli, tempRoot } from '../support/server.js'
 
@@ -98,6 +99,48 @@ test('--workers 2: a write answered by one worker is what every worker serves ne
         assert.equal(res.headers.etag, expectedEtag(Buffer.from(next)))
       }
     }
+  } finally {
+    cli.child.kill('SIGTERM')
+    assert.equal(await cli.exited, 0)
+    await cleanup()
+  }
+})
+
+test('--workers 2: a PUT makes the siblings stale on every worker at once', async () => {
+  const { dir, cleanup } = await tempRoot()
+  const page = scriptText(200, 21)
+  const gz = await siblingBytes('gzip', page)
+  await writeFile(join(dir, 'page.js'), page)
+  await writeFile(join(dir, 'page.js.gz'), gz)
+  await utimes(join(dir, 'page.js'), OLD_MTIME, OLD_MTIME)
+  await settle()
+  // As above: without watchers or periodic checks, only the notices between workers.
+  const cli = runCli(['serve', dir, '--port', '0', '--workers', '2', '--writable', '--quiet'], {
+    env: { SLUICE_CACHE_WATCH: '0' },
+  })
+  try {
+    const port = Number(new URL(await cli.url).port)
+    const get = () =>
+      rawRequest(port, requestHead('GET', '/page.js', { 'Accept-Encoding': 'gzip' }))
+    // Each worker caches the version and its verified sibling.
+    for (let i = 0; i < 6; i++) assert.deepEqual((await get()).body, gz)
+    const next = scriptText(200, 22)
+    const put = await rawRequest(
+      port,
+      requestHead('PUT', '/page.js', { 'Content-Length': String(next.length) }),
+      { body: next },
+    )
+    assert.equal(put.status, 204)
+    const check = async (when: string) => {
+      for (let i = 0; i < 6; i++) {
+        const res = await get()
+        assert.notDeepEqual(res.body, gz, `GET ${i + 1} ${when}`)
+        assert.deepEqual(decode(res.headers['content-encoding'], res.body), next)
+      }
+    }
+    await check('right after the PUT')
+    await settle()
+    await check('once the new version is settled (compressed on the fly)')
   } finally {
     cli.child.kill('SIGTERM')
     assert.equal(await cli.exited, 0)

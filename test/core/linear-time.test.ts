@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { acceptedCodings } from '../../src/core/accept-encoding.js'
 import { parseRange, resolveRanges } from '../../src/core/byte-ranges.js'
 import { parseEntityTag, parseEntityTagList } from '../../src/core/entity-tag.js'
 import { parseHttpDate } from '../../src/core/http-date.js'
@@ -60,6 +61,20 @@ const parsers: [string, (value: string) => unknown, string[]][] = [
       repeat('a', '"'),
       repeat('*,'),
       repeat('"a",', '', 'x'),
+    ],
+  ],
+  [
+    'acceptedCodings (Accept-Encoding)',
+    acceptedCodings,
+    [
+      repeat('gzip,'),
+      repeat('br;q=0.5 , \t'),
+      repeat(','),
+      repeat(' '),
+      repeat(';'),
+      repeat('a'),
+      repeat('x', '', ';q=0.5'),
+      repeat('br;q=0,'),
     ],
   ],
   ['parseEntityTag', parseEntityTag, [repeat('a', '"'), repeat('W/'), repeat(' ', '', '"a"')]],

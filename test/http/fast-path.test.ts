@@ -7,7 +7,9 @@
  */
 
 import assert from 'node:assert/strict'
+import { utimes, writeFile } from 'node:fs/promises'
 import type { IncomingHttpHeaders } from 'node:http'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createCorsPolicy } from '../../src/core/cors/policy.js'
 import { parsePathPattern, type PathPattern } from '../../src/core/path-patterns.js'
@@ -17,18 +19,49 @@ import type { FastReply } from '../../src/http/fast-path.js'
 import type { Reply } from '../../src/http/reply.js'
 import { createFsStore } from '../../src/store/fs-store.js'
 import type { HeldRepresentation } from '../../src/store/store.js'
-import { createSite, expectedEtag, type SiteFixture } from '../support/fixtures.js'
+import { onTheFlyBytes, scriptText, siblingBytes } from '../support/compressed-site.js'
+import {
+  createSite,
+  expectedEtag,
+  OLD_MTIME,
+  type SiteFixture,
+  settle,
+} from '../support/fixtures.js'
 
 let site: SiteFixture
+/** The ETags of app.js and of the encoded variants below, for If-None-Match. */
+const variantTags: string[] = []
+const encodedTags = () => variantTags.slice(1)
 
 before(async () => {
   site = await createSite()
+  // Negotiable files: one with a fresh gzip sibling, one compressed on the fly.
+  const app = scriptText(100)
+  const gz = await siblingBytes('gzip', app)
+  const style = scriptText(60, 7)
+  await writeFile(join(site.root, 'app.js'), app)
+  await writeFile(join(site.root, 'app.js.gz'), gz)
+  await writeFile(join(site.root, 'style.css'), style)
+  for (const name of ['app.js', 'app.js.gz', 'style.css']) {
+    await utimes(join(site.root, name), OLD_MTIME, OLD_MTIME)
+  }
+  variantTags.push(
+    expectedEtag(app),
+    expectedEtag(gz),
+    expectedEtag(await onTheFlyBytes('br', app)),
+    expectedEtag(await onTheFlyBytes('gzip', style)),
+    expectedEtag(await onTheFlyBytes('br', style)),
+  )
+  await settle()
 })
 after(() => site.cleanup())
 
 const ORIGIN = 'https://app.example'
 const PATHS = [
   '/sample.bin',
+  '/app.js',
+  '/style.css',
+  '/app.js.gz',
   '/hello.txt',
   '/empty.txt',
   '/page.html',
@@ -48,8 +81,30 @@ const PATHS = [
   '*',
 ]
 
+/** Accept-Encoding values, alone and with the conditional fields of a variant. */
+const ACCEPT = [
+  'gzip, deflate, br',
+  'gzip',
+  'br;q=0.5, gzip',
+  'deflate',
+  'identity;q=0',
+  'gzip;q=x',
+]
+
+function encodingSets(): IncomingHttpHeaders[] {
+  const sets: IncomingHttpHeaders[] = []
+  for (const field of ACCEPT) {
+    sets.push({ 'accept-encoding': field })
+    sets.push({ 'accept-encoding': field, range: 'bytes=0-9' })
+    for (const tag of variantTags) sets.push({ 'accept-encoding': field, 'if-none-match': tag })
+  }
+  sets.push({ 'accept-encoding': 'gzip', origin: ORIGIN })
+  return sets
+}
+
 function fieldSets(etag: string): IncomingHttpHeaders[] {
   return [
+    ...encodingSets(),
     {},
     { 'if-none-match': etag },
     { 'if-none-match': `W/${etag}` },
@@ -114,8 +169,8 @@ function flatten(
   return { head, body: bytes, range }
 }
 
-async function compare(name: string, engine: Engine): Promise<Map<number, number>> {
-  const answered = new Map<number, number>()
+async function compare(name: string, engine: Engine): Promise<Map<number | string, number>> {
+  const answered = new Map<number | string, number>()
   const etag = expectedEtag(site.sample)
   const lane = engine.fast
   assert.ok(lane !== undefined, `${name}: the engine has a fast lane`)
@@ -144,6 +199,17 @@ async function compare(name: string, engine: Engine): Promise<Map<number, number
             assert.ok(fast.body === undefined || method === 'HEAD', what)
           }
           answered.set(fast.status, (answered.get(fast.status) ?? 0) + 1)
+          // Which encoded variants it answered: by Content-Encoding, and a 304 by its ETag.
+          const field = (name: string) => fast.head[fast.head.indexOf(name) + 1]
+          const encoded = fast.head.includes('Content-Encoding')
+            ? field('Content-Encoding')
+            : fast.status === 304 && encodedTags().includes(field('ETag')!)
+              ? 'variant'
+              : undefined
+          if (encoded !== undefined) {
+            const kind = `${fast.status} ${encoded}`
+            answered.set(kind, (answered.get(kind) ?? 0) + 1)
+          }
         }
       }
     }
@@ -159,12 +225,16 @@ describe('the fast lane answers exactly what the engine answers', () => {
       (answered.get(200) ?? 0) > 0 && (answered.get(304) ?? 0) > 0,
       'it answers 200s and 304s',
     )
+    for (const kind of ['200 gzip', '200 br', '304 variant']) {
+      assert.ok((answered.get(kind) ?? 0) > 0, `it answers encoded variants: ${kind}`)
+    }
   })
 
   test('files too large to hold, kept open and streamed', async () => {
     const store = createFsStore(site.root, { cache: { maxFileBytes: 0 } })
     const answered = await compare('open files', createEngine({ store }))
     assert.ok((answered.get(200) ?? 0) > 0 && (answered.get(304) ?? 0) > 0)
+    assert.ok((answered.get('200 gzip') ?? 0) > 0, 'a sibling kept open is streamed')
   })
 
   test('files with another Cache-Control and dotfiles', async () => {
@@ -186,6 +256,7 @@ describe('the fast lane answers exactly what the engine answers', () => {
     const answered = await compare('cors', withCors(createEngine({ store }), { policy }))
     assert.ok((answered.get(204) ?? 0) > 0, 'it answers preflights')
     assert.ok((answered.get(200) ?? 0) > 0)
+    assert.ok((answered.get('200 br') ?? 0) > 0, 'variants with Vary: Accept-Encoding, Origin')
   })
 
   test('with per-path policies and private network access', async () => {
